@@ -1,0 +1,3 @@
+module pynet
+
+go 1.26
