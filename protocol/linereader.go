@@ -49,8 +49,10 @@ func NewLineReader(rd io.Reader, max int) *LineReader {
 // CRs) are skipped, as PROTOCOL §1 requires. The returned slice is only valid
 // until the next call.
 //
-// At the end of the stream ReadLine returns the read error (io.EOF for a clean
-// end); an incomplete last line is dropped. An over-long line yields
+// When the underlying reader fails, ReadLine first returns the complete lines
+// already buffered, then the error (io.EOF for a clean end), once; an
+// incomplete last line is not returned. Reading again after an error (say, a
+// read deadline) reads on. An over-long line yields
 // ErrLineTooLong as soon as it passes the limit.
 func (lr *LineReader) ReadLine() ([]byte, error) {
 	lr.maybeShrink()
@@ -73,8 +75,12 @@ func (lr *LineReader) ReadLine() ([]byte, error) {
 			}
 		}
 		if lr.err != nil {
-			lr.r, lr.w, lr.scanned = 0, 0, 0
-			return nil, lr.err
+			// Report the error once. The partial line stays buffered, so a
+			// caller may read on after a deadline (a timeout is not the end of
+			// the stream); after EOF the partial line is simply never returned.
+			err := lr.err
+			lr.err = nil
+			return nil, err
 		}
 		lr.fill()
 	}

@@ -1,0 +1,302 @@
+package server
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"pynet/protocol"
+)
+
+// conn is one client connection. It has exactly one reader goroutine (run),
+// which reads and handles frames in order and, when it ends, leaves the room
+// and closes the socket; writing belongs to its outQueue.
+type conn struct {
+	srv *Server
+	nc  netConn
+	num uint64 // connection number, for logs and traces
+	out *outQueue
+	log *slog.Logger
+
+	// Guarded by srv.room.mu: the room owns membership.
+	name   string
+	key    string // protocol.FoldName(name)
+	member bool
+
+	stopMu sync.Mutex // protects reason
+	reason string     // why the connection ends; set once, by stop
+
+	// Touched only by the reader goroutine.
+	lr        *protocol.LineReader
+	bucket    *tokenBucket // nil when the rate limit is off
+	joined    bool
+	lastHeard time.Time // last complete non-blank line
+	nextPing  time.Time // when to ping if still silent
+	joinBy    time.Time // join deadline; zero when off or joined
+	rearm     bool      // the read deadline must be recomputed
+	byeRef    *protocol.Frame
+}
+
+func newConn(s *Server, nc netConn, num uint64, now time.Time) *conn {
+	c := &conn{
+		srv:       s,
+		nc:        nc,
+		num:       num,
+		log:       s.log.With("conn", num, "remote", nc.RemoteAddr().String()),
+		lastHeard: now,
+		rearm:     true,
+	}
+	c.out = newOutQueue(s, nc, traceTag(num), c.stop)
+	var in io.Reader = countingReader{nc, &s.stats.BytesIn}
+	if s.cfg.Trace != nil {
+		in = &tracingReader{r: in, srv: s, tag: traceTag(num)}
+	}
+	c.lr = protocol.NewLineReader(in, s.cfg.MaxFrame)
+	if s.cfg.rateLimited() {
+		c.bucket = newTokenBucket(s.cfg.Rate, s.cfg.Burst, now)
+	}
+	if s.cfg.PingInterval > 0 {
+		c.nextPing = now.Add(s.cfg.PingInterval)
+	}
+	if s.cfg.JoinTimeout > 0 {
+		c.joinBy = now.Add(s.cfg.JoinTimeout)
+	}
+	return c
+}
+
+// run is the connection's reader goroutine, started by the accept loop. It
+// ends when the peer goes, a timer fires, the client leaves, or stop is
+// called (slow consumer, failed write, shutdown); then it leaves the room,
+// lets the writer flush the last frames (bye) and closes the socket.
+func (c *conn) run() {
+	defer c.srv.wg.Done()
+	defer c.srv.release(c)
+	c.stop(c.serve())
+	reason := c.stopped()
+	c.srv.room.leave(c, reason)
+	c.srv.stats.Closed.Add(reason, 1)
+	c.log.Info("closed", "reason", reason)
+	c.closeSocket()
+}
+
+// serve reads and handles lines until the connection must end, and returns
+// why. A panic while handling one connection ends that connection only.
+func (c *conn) serve() (reason string) {
+	defer func() {
+		if p := recover(); p != nil {
+			c.log.Error("panic while serving a connection", "panic", p, "stack", string(debug.Stack()))
+			reason = protocol.ReasonDisconnect
+		}
+	}()
+	for {
+		if c.rearm {
+			c.nc.SetReadDeadline(c.nextDeadline())
+			c.rearm = false
+		}
+		// Checked after arming the deadline: stop sets the reason before it
+		// pulls the deadline into the past, so either we see the reason here
+		// or the read below returns at once.
+		if r := c.stopped(); r != "" {
+			return r
+		}
+		line, err := c.lr.ReadLine()
+		now := time.Now()
+		switch {
+		case err == nil:
+			c.heard(now)
+			if r := c.handle(line, now); r != "" {
+				return r
+			}
+		case errors.Is(err, protocol.ErrLineTooLong):
+			c.heard(now)
+			c.frameTooLarge(now)
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			if r := c.stopped(); r != "" {
+				return r
+			}
+			if r := c.timersExpired(now); r != "" {
+				return r
+			}
+			c.rearm = true
+		default: // EOF, reset, closed: the peer is gone
+			return protocol.ReasonDisconnect
+		}
+	}
+}
+
+// heard notes a line from the client: it resets the silence timers. The read
+// deadline is not moved (that would be a syscall-free but not free runtime
+// call per line); when it fires, timersExpired looks at lastHeard.
+func (c *conn) heard(now time.Time) {
+	c.lastHeard = now
+	if c.srv.cfg.PingInterval > 0 {
+		c.nextPing = now.Add(c.srv.cfg.PingInterval)
+	}
+}
+
+// nextDeadline is the earliest of the ping, idle and join deadlines, or the
+// zero time (no deadline) when every timer is off.
+func (c *conn) nextDeadline() time.Time {
+	var d time.Time
+	earliest := func(t time.Time) {
+		if !t.IsZero() && (d.IsZero() || t.Before(d)) {
+			d = t
+		}
+	}
+	earliest(c.nextPing)
+	if c.srv.cfg.IdleTimeout > 0 {
+		earliest(c.lastHeard.Add(c.srv.cfg.IdleTimeout))
+	}
+	if !c.joined {
+		earliest(c.joinBy)
+	}
+	return d
+}
+
+// timersExpired handles a read deadline: it returns timeout or join_timeout
+// when one of those has passed (the earlier wins), and sends a ping when the
+// connection has been silent for another ping interval.
+func (c *conn) timersExpired(now time.Time) string {
+	idleBy := time.Time{}
+	if c.srv.cfg.IdleTimeout > 0 {
+		idleBy = c.lastHeard.Add(c.srv.cfg.IdleTimeout)
+	}
+	joinBy := time.Time{}
+	if !c.joined {
+		joinBy = c.joinBy
+	}
+	idle := !idleBy.IsZero() && !now.Before(idleBy)
+	join := !joinBy.IsZero() && !now.Before(joinBy)
+	switch {
+	case join && (!idle || !idleBy.Before(joinBy)):
+		return protocol.ReasonJoinTimeout
+	case idle:
+		return protocol.ReasonTimeout
+	}
+	if !c.nextPing.IsZero() && !now.Before(c.nextPing) {
+		c.nextPing = now.Add(c.srv.cfg.PingInterval)
+		c.send(protocol.NewFrame(nil, protocol.MsgPing).End(), protocol.MsgPing)
+	}
+	return ""
+}
+
+// stop ends the connection for reason; the first reason wins. It may be
+// called from any goroutine: it queues the bye this reason calls for and
+// wakes the reader, which does the rest.
+func (c *conn) stop(reason string) {
+	c.stopMu.Lock()
+	if c.reason != "" {
+		c.stopMu.Unlock()
+		return
+	}
+	c.reason = reason
+	c.stopMu.Unlock()
+
+	cfg := &c.srv.cfg
+	bye := func(withRef *protocol.Frame) []byte {
+		b := protocol.NewFrame(nil, protocol.MsgBye).Str("reason", reason)
+		if withRef != nil && withRef.HasRef {
+			b.Str("ref", withRef.Ref)
+		}
+		c.srv.stats.FramesOut.Add(protocol.MsgBye, 1)
+		return b.End()
+	}
+	switch reason {
+	case protocol.ReasonDisconnect:
+		// No bye (the peer is gone or a write failed), but answers to frames
+		// that arrived before an EOF still go out.
+		c.out.closeAfter(nil, cfg.WriteTimeout, false)
+	case protocol.ReasonSlowConsumer:
+		// Drop what is queued; bye goes out only if the socket takes it soon.
+		c.out.closeAfter(bye(nil), slowConsumerGrace, true)
+	case protocol.ReasonShutdown:
+		c.out.closeAfter(bye(nil), cfg.ShutdownGrace, false)
+	case protocol.ReasonQuit:
+		c.out.closeAfter(bye(c.byeRef), cfg.WriteTimeout, false)
+	default: // timeout, join_timeout
+		c.out.closeAfter(bye(nil), cfg.WriteTimeout, false)
+	}
+	c.nc.SetReadDeadline(longAgo) // wake the reader
+}
+
+// stopped returns the reason the connection is ending, or "".
+func (c *conn) stopped() string {
+	c.stopMu.Lock()
+	defer c.stopMu.Unlock()
+	return c.reason
+}
+
+// slowConsumerGrace is how long a slow consumer's socket gets to take its
+// bye before it is closed regardless.
+const slowConsumerGrace = 500 * time.Millisecond
+
+// lingerTime bounds how long a closing connection waits for the peer to
+// close its side after our last frame.
+const lingerTime = 500 * time.Millisecond
+
+// lingerBytes bounds what is read and thrown away while lingering.
+const lingerBytes = 256 << 10
+
+var longAgo = time.Unix(1, 0)
+
+// closeSocket waits for the writer to drain (bounded by the final write
+// deadline), then closes gracefully: it shuts down our sending side, so the
+// peer reads everything up to EOF, and reads and discards until the peer
+// closes too (bounded). Closing with unread input would send a TCP RST, which
+// can destroy the bye before the peer reads it.
+func (c *conn) closeSocket() {
+	select {
+	case <-c.out.done:
+	case <-time.After(c.srv.cfg.WriteTimeout + time.Second): // the write deadline should have fired
+		c.log.Warn("writer did not finish in time; closing")
+	}
+	if err := c.nc.CloseWrite(); err == nil {
+		c.nc.SetReadDeadline(time.Now().Add(lingerTime))
+		var buf [512]byte
+		for n := 0; n < lingerBytes; {
+			m, err := c.nc.Read(buf[:])
+			n += m
+			if err != nil {
+				break
+			}
+		}
+	}
+	c.nc.Close()
+}
+
+// send queues a direct reply; a full queue makes c a slow consumer.
+func (c *conn) send(frame []byte, typ string) {
+	c.srv.stats.FramesOut.Add(typ, 1)
+	if !c.out.enqueue(frame, true) {
+		// The reader notices at its next step and leaves the room.
+		c.log.Warn("slow consumer", "max_queue", c.srv.cfg.MaxQueue)
+		c.stop(protocol.ReasonSlowConsumer)
+	}
+}
+
+// sendError answers a refused frame; the error carries the frame's ref.
+func (c *conn) sendError(f *protocol.Frame, e *protocol.Error) {
+	c.srv.stats.Errors.Add(e.Code, 1)
+	b := protocol.NewFrame(nil, protocol.MsgError).Str("code", e.Code).Str("message", e.Message)
+	if f != nil && f.HasRef {
+		b.Str("ref", f.Ref)
+	}
+	c.send(b.End(), protocol.MsgError)
+}
+
+// frameTooLarge answers an over-long line. It takes a token if there is one,
+// but the answer is always frame_too_large (PROTOCOL §1).
+func (c *conn) frameTooLarge(now time.Time) {
+	if c.bucket != nil {
+		c.bucket.take(now)
+	}
+	c.srv.stats.FramesIn.Add("invalid", 1)
+	c.sendError(nil, &protocol.Error{Code: protocol.CodeFrameTooLarge,
+		Message: "the line is longer than " + itoa(c.srv.cfg.MaxFrame) + " bytes; it was discarded"})
+}
+
+func traceTag(num uint64) string { return "conn " + itoa(int(num)) }

@@ -1,0 +1,235 @@
+package server
+
+import (
+	"errors"
+	"net"
+	"os"
+	"sync"
+	"time"
+)
+
+// outQueue is one connection's outbound queue and the only code that writes
+// to its socket.
+//
+// Rules:
+//  1. enqueue never blocks and never does I/O: it appends a shared, read-only
+//     frame and, if no writer is running, starts one. So the room can fan a
+//     message out to thousands of queues while holding its lock.
+//  2. Counted bytes (everything but a joiner's welcome and history replay)
+//     are bounded by limit, counting frames queued and frames being written.
+//     A frame that would pass the limit is refused, and the caller treats the
+//     connection as a slow consumer.
+//  3. At most one writer goroutine runs per queue. It exists only while there
+//     is something to write, so an idle connection costs no goroutine. It
+//     takes everything pending, writes it in as few syscalls as it can, under
+//     a write deadline, without holding the lock.
+//  4. After closeAfter the queue is final: later frames are dropped, the
+//     writer drains what is left (or gives up at the final deadline) and then
+//     closes done. The connection's reader goroutine waits for done before it
+//     closes the socket.
+type outQueue struct {
+	nc      net.Conn
+	limit   int           // counted bytes allowed in the queue
+	timeout time.Duration // for one write
+	srv     *Server       // wg, stats, trace
+	// onFail is called by the writer, without the lock held, when a write
+	// fails: the connection must go, with reason slow_consumer (the write
+	// timed out) or disconnect.
+	onFail func(reason string)
+	tag    string // names the connection in trace lines
+
+	mu        sync.Mutex // protects the fields below
+	frames    [][]byte
+	spare     [][]byte  // the slice the writer gave back, reused for frames
+	pending   int       // counted bytes queued or being written
+	unswapped int       // counted bytes in frames, not yet taken by the writer
+	writing   bool      // a writer goroutine is running
+	final     bool      // closeAfter was called or a write failed
+	deadline  time.Time // write deadline in force for the writer
+	done      chan struct{}
+	doneSent  bool
+}
+
+func newOutQueue(srv *Server, nc net.Conn, tag string, onFail func(string)) *outQueue {
+	return &outQueue{
+		nc:      nc,
+		limit:   srv.cfg.MaxQueue,
+		timeout: srv.cfg.WriteTimeout,
+		srv:     srv,
+		onFail:  onFail,
+		tag:     tag,
+		done:    make(chan struct{}),
+	}
+}
+
+// enqueue queues frame for writing. counted says whether it counts against
+// the limit. It returns false, queueing nothing, when the frame would pass
+// the limit; on a final queue it drops the frame and returns true.
+func (q *outQueue) enqueue(frame []byte, counted bool) bool {
+	q.mu.Lock()
+	if q.final {
+		q.mu.Unlock()
+		return true
+	}
+	if counted {
+		if q.pending+len(frame) > q.limit {
+			q.mu.Unlock()
+			return false
+		}
+		q.pending += len(frame)
+		q.unswapped += len(frame)
+		if int64(q.pending) > q.srv.stats.MaxQueueSeen.Load() {
+			q.srv.stats.noteQueue(q.pending)
+		}
+	}
+	q.frames = append(q.frames, frame)
+	q.startWriterLocked()
+	q.mu.Unlock()
+	return true
+}
+
+// closeAfter makes the queue final: bye (if not nil) is the last frame, and
+// writing must end by grace from now. dropUnsent discards frames the writer
+// has not taken yet, so that bye can go out as soon as the socket takes it
+// (used for slow consumers).
+func (q *outQueue) closeAfter(bye []byte, grace time.Duration, dropUnsent bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.final {
+		return
+	}
+	q.final = true
+	if dropUnsent {
+		clear(q.frames)
+		q.frames = q.frames[:0]
+		q.pending -= q.unswapped
+		q.unswapped = 0
+	}
+	if bye != nil {
+		q.frames = append(q.frames, bye)
+	}
+	if dl := time.Now().Add(grace); q.deadline.IsZero() || dl.Before(q.deadline) {
+		q.deadline = dl
+		if q.writing { // shorten the write in progress
+			q.nc.SetWriteDeadline(dl)
+		}
+	}
+	if len(q.frames) == 0 && !q.writing {
+		q.signalDoneLocked()
+		return
+	}
+	q.startWriterLocked()
+}
+
+func (q *outQueue) startWriterLocked() {
+	if q.writing {
+		return
+	}
+	q.writing = true
+	q.srv.wg.Add(1)
+	go q.writeLoop()
+}
+
+func (q *outQueue) signalDoneLocked() {
+	if !q.doneSent {
+		q.doneSent = true
+		close(q.done)
+	}
+}
+
+// writeLoop is the writer goroutine. It runs while frames are pending and
+// returns when the queue is empty (or the socket failed).
+func (q *outQueue) writeLoop() {
+	defer q.srv.wg.Done()
+	for {
+		q.mu.Lock()
+		if len(q.frames) == 0 {
+			q.writing = false
+			if q.final {
+				q.signalDoneLocked()
+			}
+			q.mu.Unlock()
+			return
+		}
+		batch, counted := q.frames, q.unswapped
+		q.frames, q.spare, q.unswapped = q.spare[:0], nil, 0
+		dl := time.Now().Add(q.timeout)
+		if q.final && q.deadline.Before(dl) {
+			dl = q.deadline
+		} else {
+			q.deadline = dl
+		}
+		// Set under the lock so closeAfter's shorter deadline cannot be
+		// overwritten by a stale one.
+		q.nc.SetWriteDeadline(dl)
+		q.mu.Unlock()
+
+		err := q.write(batch)
+
+		q.mu.Lock()
+		q.pending -= counted
+		clear(batch)
+		q.spare = batch[:0]
+		if err != nil {
+			clear(q.frames)
+			q.frames, q.unswapped, q.pending = nil, 0, 0
+			q.final, q.writing = true, false
+			q.signalDoneLocked()
+			q.mu.Unlock()
+			reason := "disconnect"
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				reason = "slow_consumer"
+			}
+			q.onFail(reason)
+			return
+		}
+		q.mu.Unlock()
+	}
+}
+
+// coalesceLimit is how many bytes of small frames are copied together into
+// one write. A single frame is written as it is, whatever its size.
+const coalesceLimit = 64 << 10
+
+var writeBufs = sync.Pool{New: func() any { b := make([]byte, 0, coalesceLimit); return &b }}
+
+// write sends a batch of frames with as few Write calls as possible: frames
+// are copied into one buffer of up to coalesceLimit bytes, so a burst of
+// small frames costs one syscall (and one TLS record), not one each.
+func (q *outQueue) write(batch [][]byte) error {
+	if len(batch) == 1 {
+		return q.writeOut(batch[0], 1)
+	}
+	bp := writeBufs.Get().(*[]byte)
+	defer writeBufs.Put(bp)
+	buf, frames := (*bp)[:0], 0
+	for _, f := range batch {
+		if len(buf) > 0 && len(buf)+len(f) > coalesceLimit {
+			if err := q.writeOut(buf, frames); err != nil {
+				return err
+			}
+			buf, frames = buf[:0], 0
+		}
+		if len(buf) == 0 && len(f) >= coalesceLimit {
+			if err := q.writeOut(f, 1); err != nil {
+				return err
+			}
+			continue
+		}
+		buf = append(buf, f...)
+		frames++
+	}
+	if len(buf) > 0 {
+		return q.writeOut(buf, frames)
+	}
+	return nil
+}
+
+func (q *outQueue) writeOut(b []byte, frames int) error {
+	n, err := q.nc.Write(b)
+	q.srv.stats.BytesOut.Add(int64(n))
+	if q.srv.cfg.Trace != nil {
+		q.srv.traceWrite(q.tag, n, frames, err)
+	}
+	return err
+}

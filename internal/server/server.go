@@ -1,0 +1,243 @@
+// Package server is the PyNet Chat server: PROTOCOL.md version 1 over TCP
+// (optionally TLS), standard library only.
+//
+// # Concurrency
+//
+// Goroutines and what they own:
+//
+//   - The accept loop (Serve) accepts connections, enforces MaxClients and
+//     starts one reader goroutine per connection.
+//   - Each connection's reader goroutine (conn.run, conn.go) is the only code
+//     that reads its socket. It decodes and handles frames in order, runs the
+//     connection's timers through read deadlines (no timer goroutine), and
+//     at the end leaves the room and closes the socket.
+//   - Each connection's writer goroutine (outQueue.writeLoop, outqueue.go) is
+//     the only code that writes its socket. It runs only while frames are
+//     pending: an idle connection has no writer.
+//   - The room (room.go) is a struct with one mutex that owns membership, the
+//     id sequence, the history and fanout. Critical sections touch memory and
+//     enqueue to outQueues, which never block; no I/O happens under any lock.
+//
+// How a message travels: reader decodes {"type":"message"} → room.broadcast
+// takes the room lock, assigns the id, encodes the frame once, records it in
+// history and appends the same bytes to every other member's outQueue →
+// each member's writer wakes and writes everything pending in one syscall.
+// A member whose queue is over MaxQueue is removed on the spot (slow
+// consumer) instead of slowing anyone else down.
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"pynet/protocol"
+)
+
+// Server is a PyNet chat server. Create it with New and run it with Serve.
+type Server struct {
+	cfg   Config
+	log   *slog.Logger
+	stats *Stats
+	room  *room
+
+	// wg counts reader, writer and refusal goroutines; Serve waits for it.
+	wg sync.WaitGroup
+
+	mu       sync.Mutex // protects conns and closing
+	conns    map[*conn]struct{}
+	closing  bool
+	nextNum  uint64
+	refusing atomic.Int32 // server_full refusals in progress
+}
+
+// maxRefusing bounds the goroutines that tell refused connections server_full.
+const maxRefusing = 64
+
+// New checks cfg and returns a server ready to Serve.
+func New(cfg Config) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, stats: newStats(), conns: make(map[*conn]struct{})}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	s.room = newRoom(&s.cfg, s.stats, s.log)
+	return s, nil
+}
+
+// Stats returns the live counters.
+func (s *Server) Stats() *Stats { return s.stats }
+
+// Config returns the configuration the server runs with.
+func (s *Server) Config() Config { return s.cfg }
+
+// Serve accepts connections on ln until ctx is cancelled, then shuts down:
+// the listener closes first (new connections are refused), every connection
+// gets bye shutdown, and Serve returns once all are closed, within about
+// ShutdownGrace + 1 s even if some peers never read. It logs
+// "listening on HOST:PORT" once it accepts connections.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	if s.cfg.TLS != nil {
+		ln = tls.NewListener(ln, s.cfg.TLS)
+	}
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-ctx.Done():
+			s.log.Info("shutting down")
+			ln.Close()
+		case <-done:
+		}
+	}()
+	s.log.Info("listening on "+ln.Addr().String(), "tls", s.cfg.TLS != nil)
+	err := s.acceptLoop(ctx, ln)
+	ln.Close()
+	s.shutdown()
+	return err
+}
+
+// acceptLoop runs until the listener is closed. Temporary errors (such as
+// running out of file descriptors) are retried with a growing pause.
+func (s *Server) acceptLoop(ctx context.Context, ln net.Listener) error {
+	var pause time.Duration
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			if !isTemporary(err) {
+				return err
+			}
+			pause = min(max(2*pause, 5*time.Millisecond), time.Second)
+			s.log.Warn("accept failed; retrying", "err", err, "pause", pause)
+			select {
+			case <-time.After(pause):
+				continue
+			case <-ctx.Done():
+				return nil
+			}
+		}
+		pause = 0
+		s.stats.ConnsAccepted.Add(1)
+		if s.stats.ConnsCurrent.Load() >= int64(s.cfg.MaxClients) {
+			s.refuse(nc)
+			continue
+		}
+		s.start(nc)
+	}
+}
+
+func isTemporary(err error) bool {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return true
+	}
+	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) ||
+		errors.Is(err, syscall.ECONNABORTED) || errors.Is(err, syscall.ENOBUFS) ||
+		errors.Is(err, syscall.ENOMEM)
+}
+
+// start registers a new connection and starts its reader goroutine. Only the
+// accept loop calls it, so checking and raising ConnsCurrent cannot race.
+func (s *Server) start(nc net.Conn) {
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		nc.Close()
+		return
+	}
+	s.nextNum++
+	c := newConn(s, asNetConn(nc), s.nextNum, time.Now())
+	s.conns[c] = struct{}{}
+	s.stats.ConnsCurrent.Add(1)
+	s.wg.Add(1)
+	s.mu.Unlock()
+	c.log.Info("connected")
+	go c.run()
+}
+
+// release forgets a connection once its socket is closed.
+func (s *Server) release(c *conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+	s.stats.ConnsCurrent.Add(-1)
+}
+
+// refuse tells a connection over MaxClients that the server is full and
+// closes it; it never counts as a client. The bye is written by a goroutine
+// (a TLS handshake may be needed), at most maxRefusing at once; past that
+// the connection is just closed.
+func (s *Server) refuse(nc net.Conn) {
+	s.stats.Closed.Add(protocol.ReasonServerFull, 1)
+	if s.refusing.Load() >= maxRefusing {
+		nc.Close()
+		return
+	}
+	s.refusing.Add(1)
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer s.refusing.Add(-1)
+		c := asNetConn(nc)
+		c.SetDeadline(time.Now().Add(time.Second))
+		s.stats.FramesOut.Add(protocol.MsgBye, 1)
+		if _, err := c.Write(protocol.NewFrame(nil, protocol.MsgBye).Str("reason", protocol.ReasonServerFull).End()); err == nil && c.CloseWrite() == nil {
+			var buf [512]byte
+			for n := 0; n < lingerBytes; {
+				m, err := c.Read(buf[:])
+				n += m
+				if err != nil {
+					break
+				}
+			}
+		}
+		c.Close()
+	}()
+	s.log.Warn("server full; connection refused", "remote", nc.RemoteAddr().String(), "max_clients", s.cfg.MaxClients)
+}
+
+// shutdown sends bye shutdown to every connection and waits until they are
+// closed. Writers get ShutdownGrace to flush; a reader that is still not done
+// a second after that has its socket closed under it.
+func (s *Server) shutdown() {
+	s.room.shutdown()
+	s.mu.Lock()
+	s.closing = true
+	conns := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	for _, c := range conns {
+		c.stop(protocol.ReasonShutdown)
+	}
+	waited := make(chan struct{})
+	go func() { s.wg.Wait(); close(waited) }()
+	select {
+	case <-waited:
+	case <-time.After(s.cfg.ShutdownGrace + lingerTime + 500*time.Millisecond):
+		s.mu.Lock()
+		s.log.Warn("connections still open after the grace period; closing them", "count", len(s.conns))
+		for c := range s.conns {
+			c.nc.Close()
+		}
+		s.mu.Unlock()
+		select {
+		case <-waited:
+		case <-time.After(time.Second):
+			s.log.Error("some connection goroutines did not finish")
+		}
+	}
+	s.log.Info("shut down", "connections_closed", len(conns))
+}
