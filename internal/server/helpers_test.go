@@ -97,10 +97,11 @@ func (ts *testServer) stop(t *testing.T) {
 
 // client is a raw protocol client for tests.
 type client struct {
-	t    *testing.T
-	nc   net.Conn
-	lr   *protocol.LineReader
-	name string
+	t     *testing.T
+	nc    net.Conn
+	lr    *protocol.LineReader
+	name  string
+	lines chan string // for tests that read in a goroutine
 }
 
 func (ts *testServer) dial(t *testing.T) *client {
@@ -110,7 +111,7 @@ func (ts *testServer) dial(t *testing.T) *client {
 		t.Fatalf("dial: %v", err)
 	}
 	t.Cleanup(func() { nc.Close() })
-	return &client{t: t, nc: nc, lr: protocol.NewLineReader(nc, 1<<24)}
+	return &client{t: t, nc: nc, lr: protocol.NewLineReader(nc, 1<<24), lines: make(chan string, 16)}
 }
 
 // join dials and joins as name, reading the welcome and the history replay

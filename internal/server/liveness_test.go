@@ -1,0 +1,239 @@
+package server_test
+
+import (
+	"context"
+	"net"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"pynet/internal/server"
+	"pynet/protocol"
+)
+
+func TestPingAfterSilenceThenIdleTimeout(t *testing.T) {
+	ts := startServer(t, func(c *server.Config) {
+		c.PingInterval = 100 * time.Millisecond
+		c.IdleTimeout = 450 * time.Millisecond
+	})
+	watcher := ts.join(t, "w")
+	quiet := ts.join(t, "quiet")
+	watcher.expect("joined")
+	// The watcher answers pings; the quiet one does not.
+	go func() {
+		for {
+			watcher.nc.SetReadDeadline(time.Now().Add(wait))
+			line, err := watcher.lr.ReadLine()
+			if err != nil {
+				return
+			}
+			if strings.HasPrefix(string(line), `{"type":"ping"`) {
+				watcher.nc.Write([]byte(`{"type":"pong"}` + "\n"))
+			}
+			if strings.HasPrefix(string(line), `{"type":"left"`) {
+				watcher.lines <- string(line)
+			}
+		}
+	}()
+	pings := 0
+	for {
+		f := quiet.next()
+		if f.Type == "ping" {
+			pings++
+			continue
+		}
+		if f.Type != "bye" || f.Reason != "timeout" {
+			t.Fatalf("got %+v, want pings then bye timeout", f)
+		}
+		break
+	}
+	if pings < 2 {
+		t.Fatalf("%d pings before the idle timeout, want one per silent interval (≥ 2)", pings)
+	}
+	quiet.expectClosed()
+	select {
+	case l := <-watcher.lines:
+		if !strings.Contains(l, `"username":"quiet","reason":"timeout"`) {
+			t.Fatalf("watcher saw %s", l)
+		}
+	case <-time.After(wait):
+		t.Fatal("watcher never saw left timeout")
+	}
+	// The watcher, who kept answering, is still there.
+	if n := ts.Stats().Joined.Load(); n != 1 {
+		t.Fatalf("joined = %d, want 1", n)
+	}
+}
+
+func TestAnyLineCountsAsHeard(t *testing.T) {
+	ts := startServer(t, func(c *server.Config) { c.IdleTimeout = 300 * time.Millisecond })
+	c := ts.dial(t)
+	// Bad lines keep the connection alive as well as good ones; the idle
+	// timer also runs before join.
+	deadline := time.Now().Add(900 * time.Millisecond)
+	for time.Now().Before(deadline) {
+		c.send(`not json`)
+		c.expectError(protocol.CodeBadJSON)
+		c.nc.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+		if line, err := c.lr.ReadLine(); err == nil {
+			t.Fatalf("unexpected %s", line)
+		}
+	}
+	c.send(`{"type":"ping"}`)
+	c.expect("pong")
+	if f := c.next(); f.Type != "bye" || f.Reason != "timeout" {
+		t.Fatalf("got %+v, want bye timeout once silent", f)
+	}
+}
+
+func TestJoinTimeout(t *testing.T) {
+	ts := startServer(t, func(c *server.Config) { c.JoinTimeout = 200 * time.Millisecond })
+	c := ts.dial(t)
+	c.send(`{"type":"ping"}`) // activity does not stop the join clock
+	c.expect("pong")
+	c.send(`{"type":"join","username":"-"}`)
+	c.expectError(protocol.CodeInvalidUsername)
+	if f := c.next(); f.Type != "bye" || f.Reason != "join_timeout" {
+		t.Fatalf("got %+v, want bye join_timeout", f)
+	}
+	c.expectClosed()
+	// A successful join stops the clock.
+	j := ts.join(t, "j")
+	j.nc.SetReadDeadline(time.Now().Add(600 * time.Millisecond))
+	if line, err := j.lr.ReadLine(); err == nil {
+		t.Fatalf("joined connection got %s", line)
+	}
+	j.sync()
+}
+
+func TestTimersOff(t *testing.T) {
+	ts := startServer(t, func(c *server.Config) { c.PingInterval, c.IdleTimeout, c.JoinTimeout = 0, 0, 0 })
+	c := ts.dial(t)
+	c.nc.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	if line, err := c.lr.ReadLine(); err == nil {
+		t.Fatalf("got %s with every timer off", line)
+	}
+	c.sync()
+}
+
+func TestRateLimit(t *testing.T) {
+	ts := startServer(t, func(c *server.Config) { c.Rate, c.Burst = 1, 3 })
+	c := ts.dial(t)
+	// The bucket starts full: join and two more frames pass; the fourth does
+	// not, whatever it is, and carries its ref and a retry time.
+	c.send(`{"type":"join","username":"r","ref":"j"}`)
+	if w := c.expect("welcome"); w.Limits == nil || w.Limits.Rate != 1 || w.Limits.Burst != 3 {
+		t.Fatalf("welcome limits: %+v", w.Limits)
+	}
+	c.send(`{"type":"ping","ref":"1"}`)
+	c.expect("pong")
+	c.send(`garbage`)
+	c.expectError(protocol.CodeBadJSON) // counts: every non-blank line does
+	c.send(`{"type":"dance","ref":"4"}`)
+	e := c.expectError(protocol.CodeRateLimited)
+	if e.Ref != "4" || e.RetryAfterMS < 1 || e.RetryAfterMS > 1000 {
+		t.Fatalf("rate_limited: %+v", e)
+	}
+	// Blank lines are not frames: they never count.
+	c.write("\n\n  \r\n")
+	// An over-long line is answered frame_too_large even when over the limit.
+	c.write(strings.Repeat("x", 70000) + "\n")
+	c.expectError(protocol.CodeFrameTooLarge)
+}
+
+func TestMaxClients(t *testing.T) {
+	ts := startServer(t, func(c *server.Config) { c.MaxClients = 2 })
+	a := ts.dial(t)      // not joined: counts all the same
+	b := ts.join(t, "b") // joined
+	c := ts.dial(t)      // one too many
+	if f := c.next(); f.Type != "bye" || f.Reason != "server_full" {
+		t.Fatalf("got %+v, want bye server_full", f)
+	}
+	c.expectClosed()
+	// A place frees up when a connection closes.
+	a.send(`{"type":"leave"}`)
+	a.expect("bye")
+	a.expectClosed()
+	eventually(t, wait, "the closed connection to be released", func() bool { return ts.Stats().ConnsCurrent.Load() == 1 })
+	ts.join(t, "d")
+	b.expect("joined")
+}
+
+func TestLeaveBeforeJoinAndNothingAfterLeave(t *testing.T) {
+	ts := startServer(t, nil)
+	w := ts.join(t, "w")
+	c := ts.dial(t)
+	c.send(`{"type":"leave","ref":"bye1"}`)
+	if f := c.expect("bye"); f.Reason != "quit" || f.Ref != "bye1" {
+		t.Fatalf("%+v", f)
+	}
+	c.expectClosed()
+	d := ts.join(t, "d")
+	w.expect("joined")
+	d.write(`{"type":"leave"}` + "\n" + `{"type":"message","text":"too late"}` + "\n")
+	d.expect("bye")
+	d.expectClosed()
+	if l := w.expect("left"); l.Reason != "quit" {
+		t.Fatalf("%+v", l)
+	}
+	w.sync() // "too late" was never broadcast
+}
+
+// Shutdown: the listener closes first, every connection (joined or not,
+// reading or not) gets bye shutdown, Serve returns promptly, and no
+// goroutine is left behind.
+func TestShutdown(t *testing.T) {
+	before := runtime.NumGoroutine()
+	cfg := server.DefaultConfig()
+	cfg.ShutdownGrace = 300 * time.Millisecond
+	cfg.Rate = 0
+	srv, err := server.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, ln) }()
+	ts := &testServer{Server: srv, addr: ln.Addr().String()}
+
+	joined, idle := ts.join(t, "a"), ts.dial(t)
+	// A frozen reader with a full socket: shutdown must not wait for it.
+	frozen := ts.join(t, "frozen")
+	joined.expect("joined")
+	flood := strings.Repeat(`{"type":"message","text":"`+strings.Repeat("f", 3000)+`"}`+"\n", 100)
+	for i := 0; i < 10; i++ {
+		joined.write(flood)
+		joined.sync()
+	}
+	idle.sync()
+	cancel()
+	for _, c := range []*client{joined, idle} {
+		var last string
+		for _, f := range c.expectClosed() {
+			last = f.Type + " " + f.Reason
+		}
+		if last != "bye shutdown" {
+			t.Fatalf("%s: last frame %q, want bye shutdown", c.name, last)
+		}
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Serve did not return within 5 s")
+	}
+	if _, err := net.DialTimeout("tcp", ts.addr, time.Second); err == nil {
+		t.Fatal("the listener still accepts after shutdown")
+	}
+	frozen.nc.Close()
+	eventually(t, wait, "goroutines to return to their count before the server", func() bool {
+		return runtime.NumGoroutine() <= before
+	})
+}
