@@ -47,6 +47,8 @@ func TestServerFlagsRefused(t *testing.T) {
 		{"-history", "-1"},
 		{"-max-clients", "0"},
 		{"-rate", "-2"},
+		{"-rate", "NaN"},
+		{"-rate", "+Inf"},
 		{"-burst", "x"},
 		{"-ping-interval", "soon"},
 		{"-idle-timeout", "-5s"},

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"time"
 
 	"pynet/protocol"
@@ -64,8 +65,8 @@ func (c *Config) Validate() error {
 		return errors.New("history must be 0 or more")
 	case c.MaxClients < 1:
 		return errors.New("max-clients must be at least 1")
-	case c.Rate < 0:
-		return errors.New("rate must be 0 (off) or more")
+	case !(c.Rate >= 0) || math.IsInf(c.Rate, 0): // also refuses NaN
+		return errors.New("rate must be a finite number, 0 (off) or more")
 	case c.Burst < 0:
 		return errors.New("burst must be 0 (off) or more")
 	case c.PingInterval < 0 || c.IdleTimeout < 0 || c.JoinTimeout < 0:

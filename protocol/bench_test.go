@@ -1,0 +1,130 @@
+package protocol_test
+
+import (
+	"bytes"
+	"testing"
+	"time"
+
+	"pynet/protocol"
+)
+
+var (
+	benchMessage = []byte(`{"type":"message","text":"hello everyone, how is the weather today?","ref":"a17"}`)
+	benchTS      = time.Date(2026, 11, 26, 0, 32, 33, 123_000_000, time.UTC)
+	sink         []byte
+)
+
+func encodeMessage(dst []byte) []byte {
+	return protocol.NewFrame(dst, protocol.MsgMessage).Int("id", 123456).Str("from", "alice").
+		Str("text", "hello everyone, how is the weather today?").Time("ts", benchTS).End()
+}
+
+// decodeAllocs is the measured budget (go1.26, with and without -race) for
+// DecodeClient of a message frame with three members, a ref and no escapes:
+// one string per member key (unquote of "type", "text", "ref"), one per
+// value kept (Type, Text, Ref), and the Frame itself, which escapes because
+// DecodeClient takes the address of its fields. Lower it when the decoder
+// stops allocating keys; never raise it without a reason.
+const decodeAllocs = 7
+
+func TestDecodeClientAllocs(t *testing.T) {
+	var f protocol.Frame
+	allocs := testing.AllocsPerRun(100, func() {
+		var perr *protocol.Error
+		f, perr = protocol.DecodeClient(benchMessage)
+		if perr != nil {
+			t.Fatal(perr)
+		}
+	})
+	if f.Text == "" || f.Ref != "a17" {
+		t.Fatalf("DecodeClient(%s) = %+v", benchMessage, f)
+	}
+	if allocs > decodeAllocs {
+		t.Errorf("DecodeClient(%s): %v allocations, want at most %d", benchMessage, allocs, decodeAllocs)
+	}
+}
+
+func TestBuilderAllocs(t *testing.T) {
+	buf := make([]byte, 0, 512)
+	var line []byte
+	allocs := testing.AllocsPerRun(100, func() {
+		line = encodeMessage(buf[:0])
+	})
+	if allocs != 0 {
+		t.Errorf("Builder into a buffer with room: %v allocations, want 0", allocs)
+	}
+	checkLine(t, line)
+	users := []string{"alice", "bob", "carol"}
+	allocs = testing.AllocsPerRun(100, func() {
+		line = protocol.NewFrame(buf[:0], protocol.MsgUsers).Strs("users", users).Str("ref", "r").
+			Num("rate", 20).Bool("history", true).Raw("limits", []byte("{}")).End()
+	})
+	if allocs != 0 {
+		t.Errorf("Builder (all member kinds) into a buffer with room: %v allocations, want 0", allocs)
+	}
+}
+
+func TestFoldNameAllocs(t *testing.T) {
+	if allocs := testing.AllocsPerRun(100, func() { protocol.FoldName("alice") }); allocs != 0 {
+		t.Errorf("FoldName of a lower-case name: %v allocations, want 0", allocs)
+	}
+}
+
+func BenchmarkDecodeClient(b *testing.B) {
+	b.ReportAllocs()
+	b.SetBytes(int64(len(benchMessage)))
+	for b.Loop() {
+		if _, perr := protocol.DecodeClient(benchMessage); perr != nil {
+			b.Fatal(perr)
+		}
+	}
+}
+
+func BenchmarkDecodeClientEscaped(b *testing.B) {
+	line := []byte(`{"type":"message","text":"caf\u00e9 \"quoted\"\nsecond line","ref":"a17"}`)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(line)))
+	for b.Loop() {
+		if _, perr := protocol.DecodeClient(line); perr != nil {
+			b.Fatal(perr)
+		}
+	}
+}
+
+func BenchmarkEncodeMessage(b *testing.B) {
+	buf := make([]byte, 0, 512)
+	b.ReportAllocs()
+	for b.Loop() {
+		sink = encodeMessage(buf[:0])
+	}
+	b.SetBytes(int64(len(sink)))
+}
+
+// repeatReader serves the same bytes over and over.
+type repeatReader struct {
+	data []byte
+	off  int
+}
+
+func (r *repeatReader) Read(p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		c := copy(p[n:], r.data[r.off:])
+		n += c
+		r.off = (r.off + c) % len(r.data)
+	}
+	return n, nil
+}
+
+func BenchmarkLineReader(b *testing.B) {
+	line := append(bytes.Clone(benchMessage), '\n')
+	lr := protocol.NewLineReader(&repeatReader{data: line}, protocol.DefaultMaxFrame)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(line)))
+	for b.Loop() {
+		l, err := lr.ReadLine()
+		if err != nil || len(l) != len(line)-1 {
+			b.Fatalf("ReadLine = %q, %v", l, err)
+		}
+	}
+}
