@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"pynet/internal/metrics"
 	"pynet/internal/server"
 )
 
@@ -32,6 +33,7 @@ type serverFlags struct {
 	logLevel   string
 	trace      bool
 	cpuProfile string
+	metrics    string
 }
 
 func parseServerFlags(args []string, stderr io.Writer) (*serverFlags, error) {
@@ -59,6 +61,7 @@ func parseServerFlags(args []string, stderr io.Writer) (*serverFlags, error) {
 	fs.StringVar(&sf.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.BoolVar(&sf.trace, "trace", false, "print every read and write with its bytes and frames to stderr (for learning)")
 	fs.StringVar(&sf.cpuProfile, "cpuprofile", "", "write a CPU profile to `file` until shutdown")
+	fs.StringVar(&sf.metrics, "metrics", "", "serve /metrics (Prometheus), /debug/vars and /debug/pprof/ over HTTP on `host:port` (off by default; keep it private)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -67,6 +70,9 @@ func parseServerFlags(args []string, stderr io.Writer) (*serverFlags, error) {
 	}
 	if _, _, err := net.SplitHostPort(sf.addr); err != nil {
 		return nil, fmt.Errorf("-addr %q: %v", sf.addr, err)
+	}
+	if _, _, err := net.SplitHostPort(sf.metrics); sf.metrics != "" && err != nil {
+		return nil, fmt.Errorf("-metrics %q: %v", sf.metrics, err)
 	}
 	if (sf.tlsCert == "") != (sf.tlsKey == "") {
 		return nil, errors.New("-tls-cert and -tls-key go together")
@@ -127,6 +133,14 @@ func runServer(ctx context.Context, args []string) int {
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "pynet server: %v\n", err)
 		return 2
+	}
+	if sf.metrics != "" {
+		ms, err := metrics.Start(sf.metrics, srv, log)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "pynet server: %v\n", err)
+			return 1
+		}
+		defer ms.Close() // after Serve: shut down with the server
 	}
 	ln, err := net.Listen("tcp", sf.addr)
 	if err != nil {

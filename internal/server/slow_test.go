@@ -159,4 +159,3 @@ func TestUnreadRepliesMakeASlowConsumer(t *testing.T) {
 	}
 	c.expectClosed()
 }
-

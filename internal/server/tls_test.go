@@ -1,0 +1,141 @@
+package server_test
+
+import (
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"pynet/internal/certgen"
+	"pynet/internal/server"
+)
+
+// startTLSServer starts a server with a fresh self-signed certificate for
+// 127.0.0.1 and returns it with a client configuration that trusts it.
+func startTLSServer(t *testing.T) (*opsServer, *tls.Config) {
+	t.Helper()
+	pair, err := certgen.Generate([]string{"127.0.0.1"}, time.Hour, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := pair.TLSCertificate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := startOpsServer(t, func(c *server.Config) {
+		c.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		c.Trace = nil
+	})
+	return s, &tls.Config{RootCAs: pair.CertPool(), ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}
+}
+
+func dialTLSPeer(t *testing.T, addr, name string, cfg *tls.Config) *opsPeer {
+	t.Helper()
+	d := &net.Dialer{Timeout: opsWait}
+	nc, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Fatalf("%s: dial: %v", name, err)
+	}
+	tc := tls.Client(nc, cfg.Clone())
+	tc.SetDeadline(time.Now().Add(opsWait))
+	if err := tc.Handshake(); err != nil {
+		nc.Close()
+		t.Fatalf("%s: TLS handshake: %v", name, err)
+	}
+	if v := tc.ConnectionState().Version; v < tls.VersionTLS12 {
+		t.Errorf("%s: negotiated TLS version %x, want 1.2 or later", name, v)
+	}
+	return newOpsPeer(t, name, tc)
+}
+
+func TestTLSChat(t *testing.T) {
+	s, clientCfg := startTLSServer(t)
+
+	alice := dialTLSPeer(t, s.addr, "alice", clientCfg)
+	alice.join()
+	bob := dialTLSPeer(t, s.addr, "bob", clientCfg)
+	bob.join()
+	alice.expect("joined", "username", "bob")
+
+	alice.write(`{"type":"message","text":"hello over TLS","ref":"m1"}` + "\n")
+	alice.expect("ack", "ref", "m1")
+	bob.expect("message", "from", "alice", "text", "hello over TLS")
+	bob.write(`{"type":"private","to":"alice","text":"psst"}` + "\n")
+	alice.expect("private", "from", "bob", "to", "alice", "text", "psst")
+
+	// A plain-text client on the TLS port gets nowhere: the server sees a
+	// failed handshake and closes the connection, and nothing it sent was
+	// taken as a frame.
+	plain := dialOpsPeer(t, s.addr, "plain")
+	plain.write(`{"type":"join","username":"mallory"}` + "\n" + `{"type":"message","text":"plain text!"}` + "\n")
+	plain.nc.SetReadDeadline(time.Now().Add(opsWait))
+	got, err := io.ReadAll(plain.rd)
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("plain-text client: the server kept the connection open for %v", opsWait)
+	}
+	if strings.Contains(string(got), "welcome") || strings.Contains(string(got), `"type"`) {
+		t.Errorf("plain-text client got frames: %q", got)
+	}
+
+	// One that sends nothing blocks nobody: its handshake waits on its own
+	// goroutine while others join and chat.
+	silent := dialOpsPeer(t, s.addr, "silent")
+	carol := dialTLSPeer(t, s.addr, "carol", clientCfg)
+	w := carol.join()
+	if users, _ := w["users"].([]any); len(users) != 3 {
+		t.Errorf("carol's welcome lists %v, want alice, bob and carol", w["users"])
+	}
+	carol.expect("message", "from", "alice", "text", "hello over TLS") // history
+	alice.expect("joined", "username", "carol")
+	bob.expect("joined", "username", "carol")
+	alice.write(`{"type":"message","text":"still here"}` + "\n")
+	bob.expect("message", "from", "alice", "text", "still here")
+	carol.expect("message", "from", "alice", "text", "still here")
+
+	if st := s.srv.Stats(); st.Joined.Load() != 3 || st.Broadcasts.Load() != 2 {
+		t.Errorf("stats: %d joined, %d broadcasts; want 3 and 2", st.Joined.Load(), st.Broadcasts.Load())
+	}
+
+	// Shutdown reaches TLS clients too.
+	s.stop()
+	for _, p := range []*opsPeer{alice, bob, carol} {
+		p.expect("bye", "reason", "shutdown")
+		p.nc.Close() // so the server need not linger
+	}
+	silent.nc.SetReadDeadline(time.Now().Add(opsWait))
+	if b, err := io.ReadAll(silent.rd); errors.Is(err, os.ErrDeadlineExceeded) || len(b) > 0 {
+		t.Errorf("silent plain-text client after shutdown: read %q, %v; want the connection closed", b, err)
+	}
+}
+
+func TestTLSRefusesOldVersionsAndUntrustedClients(t *testing.T) {
+	s, clientCfg := startTLSServer(t)
+	handshake := func(cfg *tls.Config) error {
+		t.Helper()
+		nc, err := net.DialTimeout("tcp", s.addr, opsWait)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer nc.Close()
+		tc := tls.Client(nc, cfg)
+		tc.SetDeadline(time.Now().Add(opsWait))
+		return tc.Handshake()
+	}
+
+	old := clientCfg.Clone()
+	old.MinVersion, old.MaxVersion = tls.VersionTLS10, tls.VersionTLS11
+	if err := handshake(old); err == nil {
+		t.Errorf("a TLS 1.1 handshake succeeded; the server must require 1.2 or later")
+	}
+	var unknown *tls.CertificateVerificationError
+	if err := handshake(&tls.Config{ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}); !errors.As(err, &unknown) {
+		t.Errorf("a client that does not trust the self-signed certificate: handshake error %v, want a verification error", err)
+	}
+	// The server is none the worse.
+	p := dialTLSPeer(t, s.addr, "dave", clientCfg)
+	p.join()
+}
