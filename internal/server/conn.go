@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"runtime/debug"
 	"sync"
@@ -75,17 +76,23 @@ func newConn(s *Server, nc netConn, num uint64, now time.Time) *conn {
 func (c *conn) run() {
 	defer c.srv.wg.Done()
 	defer c.srv.release(c)
-	c.stop(c.serve())
+	why, err := c.serve()
+	c.stop(why)
 	reason := c.stopped()
 	c.srv.room.leave(c, reason)
 	c.srv.stats.Closed.Add(reason, 1)
-	c.log.Info("closed", "reason", reason)
+	if err != nil && reason == protocol.ReasonDisconnect {
+		c.log.Info("closed", "reason", reason, "err", err) // e.g. a failed TLS handshake
+	} else {
+		c.log.Info("closed", "reason", reason)
+	}
 	c.closeSocket()
 }
 
 // serve reads and handles lines until the connection must end, and returns
-// why. A panic while handling one connection ends that connection only.
-func (c *conn) serve() (reason string) {
+// why, with the read error when the peer went away abnormally. A panic while
+// handling one connection ends that connection only.
+func (c *conn) serve() (reason string, readErr error) {
 	defer func() {
 		if p := recover(); p != nil {
 			c.log.Error("panic while serving a connection", "panic", p, "stack", string(debug.Stack()))
@@ -101,7 +108,7 @@ func (c *conn) serve() (reason string) {
 		// pulls the deadline into the past, so either we see the reason here
 		// or the read below returns at once.
 		if r := c.stopped(); r != "" {
-			return r
+			return r, nil
 		}
 		line, err := c.lr.ReadLine()
 		now := time.Now()
@@ -109,21 +116,24 @@ func (c *conn) serve() (reason string) {
 		case err == nil:
 			c.heard(now)
 			if r := c.handle(line, now); r != "" {
-				return r
+				return r, nil
 			}
 		case errors.Is(err, protocol.ErrLineTooLong):
 			c.heard(now)
 			c.frameTooLarge(now)
 		case errors.Is(err, os.ErrDeadlineExceeded):
 			if r := c.stopped(); r != "" {
-				return r
+				return r, nil
 			}
 			if r := c.timersExpired(now); r != "" {
-				return r
+				return r, nil
 			}
 			c.rearm = true
 		default: // EOF, reset, closed: the peer is gone
-			return protocol.ReasonDisconnect
+			if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
+				err = nil
+			}
+			return protocol.ReasonDisconnect, err
 		}
 	}
 }
@@ -270,8 +280,9 @@ func (c *conn) closeSocket() {
 
 // send queues a direct reply; a full queue makes c a slow consumer.
 func (c *conn) send(frame []byte, typ string) {
-	c.srv.stats.FramesOut.Add(typ, 1)
-	if !c.out.enqueue(frame, true) {
+	if c.out.enqueue(frame, true) {
+		c.srv.stats.FramesOut.Add(typ, 1)
+	} else {
 		// The reader notices at its next step and leaves the room.
 		c.log.Warn("slow consumer", "max_queue", c.srv.cfg.MaxQueue)
 		c.stop(protocol.ReasonSlowConsumer)
@@ -295,6 +306,9 @@ func (c *conn) frameTooLarge(now time.Time) {
 		c.bucket.take(now)
 	}
 	c.srv.stats.FramesIn.Add("invalid", 1)
+	if c.srv.cfg.Trace != nil {
+		c.srv.cfg.Trace(stamp() + " " + traceTag(c.num) + "   frame too large: discarded up to its LF")
+	}
 	c.sendError(nil, &protocol.Error{Code: protocol.CodeFrameTooLarge,
 		Message: "the line is longer than " + itoa(c.srv.cfg.MaxFrame) + " bytes; it was discarded"})
 }

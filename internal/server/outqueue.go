@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"errors"
 	"net"
 	"os"
@@ -198,38 +199,39 @@ var writeBufs = sync.Pool{New: func() any { b := make([]byte, 0, coalesceLimit);
 // small frames costs one syscall (and one TLS record), not one each.
 func (q *outQueue) write(batch [][]byte) error {
 	if len(batch) == 1 {
-		return q.writeOut(batch[0], 1)
+		return q.writeOut(batch[0])
 	}
 	bp := writeBufs.Get().(*[]byte)
 	defer writeBufs.Put(bp)
-	buf, frames := (*bp)[:0], 0
+	buf := (*bp)[:0]
 	for _, f := range batch {
 		if len(buf) > 0 && len(buf)+len(f) > coalesceLimit {
-			if err := q.writeOut(buf, frames); err != nil {
+			if err := q.writeOut(buf); err != nil {
 				return err
 			}
-			buf, frames = buf[:0], 0
+			buf = buf[:0]
 		}
 		if len(buf) == 0 && len(f) >= coalesceLimit {
-			if err := q.writeOut(f, 1); err != nil {
+			if err := q.writeOut(f); err != nil {
 				return err
 			}
 			continue
 		}
 		buf = append(buf, f...)
-		frames++
 	}
 	if len(buf) > 0 {
-		return q.writeOut(buf, frames)
+		return q.writeOut(buf)
 	}
 	return nil
 }
 
-func (q *outQueue) writeOut(b []byte, frames int) error {
+func (q *outQueue) writeOut(b []byte) error {
 	n, err := q.nc.Write(b)
 	q.srv.stats.BytesOut.Add(int64(n))
 	if q.srv.cfg.Trace != nil {
-		q.srv.traceWrite(q.tag, n, frames, err)
+		// Count lines rather than queue entries: a welcome and its history
+		// replay are one entry but several frames.
+		q.srv.traceWrite(q.tag, n, bytes.Count(b[:n], []byte{'\n'}), err)
 	}
 	return err
 }

@@ -165,10 +165,9 @@ func (r *room) private(c *conn, to, text string, f *protocol.Frame) *protocol.Er
 	id, now := r.nextID, time.Now()
 	frame := protocol.NewFrame(make([]byte, 0, 112+len(c.name)+len(dst.name)+len(text)), protocol.MsgPrivate).
 		Int("id", id).Str("from", c.name).Str("to", dst.name).Str("text", text).Time("ts", now).End()
-	r.stats.Deliveries.Add(1)
-	r.stats.FramesOut.Add(protocol.MsgPrivate, 1)
-	if !dst.out.enqueue(frame, true) {
-		r.kickLocked(dst)
+	r.sendLocked(dst, frame, protocol.MsgPrivate)
+	if dst.member {
+		r.stats.Deliveries.Add(1)
 	}
 	if f.HasRef && c.member {
 		r.ackLocked(c, f.Ref, id, now)
@@ -253,8 +252,9 @@ func (r *room) fanoutLocked(frame []byte, typ string, skip *conn) int {
 
 // sendLocked queues a frame to one member, kicking it if its queue is full.
 func (r *room) sendLocked(c *conn, frame []byte, typ string) {
-	r.stats.FramesOut.Add(typ, 1)
-	if !c.out.enqueue(frame, true) {
+	if c.out.enqueue(frame, true) {
+		r.stats.FramesOut.Add(typ, 1)
+	} else {
 		r.kickLocked(c)
 	}
 }
