@@ -32,8 +32,9 @@ type LineReader struct {
 	r, w      int
 	scanned   int   // buf[r:r+scanned] is known to hold no LF
 	discard   bool  // inside an over-long line: drop bytes through the next LF
-	err       error // sticky read error, returned once the buffer is used up
+	err       error // read error, returned once the buffered lines are used up
 	zeroReads int   // consecutive (0, nil) reads, bounded like bufio does
+	total     int64 // bytes read from rd so far
 }
 
 // NewLineReader returns a reader of lines of at most max bytes (CR/LF excluded).
@@ -142,6 +143,7 @@ func (lr *LineReader) fill() {
 		n, err = 0, errors.New("protocol: reader returned an invalid count")
 	}
 	lr.w += n
+	lr.total += int64(n)
 	if err != nil {
 		lr.err = err
 	} else if n == 0 {
@@ -164,6 +166,9 @@ func (lr *LineReader) maybeShrink() {
 		lr.buf = nb
 	}
 }
+
+// BytesRead reports how many bytes have been read from the underlying reader.
+func (lr *LineReader) BytesRead() int64 { return lr.total }
 
 // Buffered reports how many bytes are held but not yet returned as lines.
 func (lr *LineReader) Buffered() int { return lr.w - lr.r }

@@ -77,7 +77,7 @@ func (c *conn) handleJoin(f *protocol.Frame, now time.Time) string {
 	}
 	c.joined = true
 	c.joinBy = time.Time{}
-	c.log.Info("joined", "user", f.Username)
+	c.logger().Info("joined", "user", f.Username)
 	return ""
 }
 

@@ -2,10 +2,8 @@ package server
 
 import (
 	"errors"
-	"io"
 	"net"
 	"strconv"
-	"sync/atomic"
 	"unicode/utf8"
 )
 
@@ -27,18 +25,6 @@ func asNetConn(nc net.Conn) netConn {
 type noCloseWrite struct{ net.Conn }
 
 func (noCloseWrite) CloseWrite() error { return errors.ErrUnsupported }
-
-// countingReader counts the bytes read from a connection.
-type countingReader struct {
-	r io.Reader
-	n *atomic.Int64
-}
-
-func (cr countingReader) Read(p []byte) (int, error) {
-	n, err := cr.r.Read(p)
-	cr.n.Add(int64(n))
-	return n, err
-}
 
 func itoa(n int) string { return strconv.Itoa(n) }
 

@@ -170,7 +170,9 @@ func (q *outQueue) writeLoop() {
 		q.mu.Lock()
 		q.pending -= counted
 		clear(batch)
-		q.spare = batch[:0]
+		if cap(batch) <= maxSpare { // keep a small slice; let a burst's big one go
+			q.spare = batch[:0]
+		}
 		if err != nil {
 			clear(q.frames)
 			q.frames, q.unswapped, q.pending = nil, 0, 0
@@ -188,15 +190,24 @@ func (q *outQueue) writeLoop() {
 	}
 }
 
+// maxSpare is the largest frame slice a queue keeps for reuse between
+// writes: enough for ordinary bursts, small enough that an idle connection
+// does not hold on to what a burst of joins made it grow to.
+const maxSpare = 32
+
 // coalesceLimit is how many bytes of small frames are copied together into
-// one write. A single frame is written as it is, whatever its size.
-const coalesceLimit = 64 << 10
+// one write.
+const coalesceLimit = 16 << 10
 
 var writeBufs = sync.Pool{New: func() any { b := make([]byte, 0, coalesceLimit); return &b }}
 
-// write sends a batch of frames with as few Write calls as possible: frames
-// are copied into one buffer of up to coalesceLimit bytes, so a burst of
-// small frames costs one syscall (and one TLS record), not one each.
+// write sends a batch of frames with as few syscalls as it can: a single
+// frame goes out as it is; several are copied into one pooled buffer of up
+// to coalesceLimit bytes, so a burst of small frames costs one write (and,
+// with TLS, one record) rather than one each. Copying ~100-byte frames is
+// far cheaper than the syscalls it saves. (writev through net.Buffers would
+// avoid the copy, but the runtime keeps each socket's largest iovec array
+// for good, which costs idle connections memory after a burst.)
 func (q *outQueue) write(batch [][]byte) error {
 	if len(batch) == 1 {
 		return q.writeOut(batch[0])

@@ -115,7 +115,7 @@ func (r *room) removeLocked(c *conn, reason string) {
 	r.deleteLocked(c)
 	c.member = false
 	r.stats.Joined.Add(-1)
-	c.log.Info("left", "user", c.name, "reason", reason)
+	c.logger().Info("left", "user", c.name, "reason", reason)
 	if r.closing {
 		return
 	}
@@ -201,7 +201,7 @@ func (r *room) rename(c *conn, name string, f *protocol.Frame) *protocol.Error {
 	r.deleteLocked(c)
 	c.name, c.key = name, key
 	r.insertLocked(c)
-	c.log.Info("renamed", "from", old, "to", name)
+	c.logger().Info("renamed", "from", old, "to", name)
 	if f.HasRef {
 		r.fanoutLocked(renamed(false), protocol.MsgRenamed, c)
 		r.sendLocked(c, renamed(true), protocol.MsgRenamed)
@@ -267,7 +267,7 @@ func (r *room) ackLocked(c *conn, ref string, id int64, ts time.Time) {
 // kickLocked removes a slow consumer: the others hear left slow_consumer, and
 // the connection is told to close (bye if it fits).
 func (r *room) kickLocked(c *conn) {
-	c.log.Warn("slow consumer", "user", c.name, "max_queue", r.cfg.MaxQueue)
+	c.logger().Warn("slow consumer", "user", c.name, "max_queue", r.cfg.MaxQueue)
 	r.removeLocked(c, protocol.ReasonSlowConsumer)
 	c.stop(protocol.ReasonSlowConsumer)
 }

@@ -162,7 +162,7 @@ func (s *Server) start(nc net.Conn) {
 	s.stats.ConnsCurrent.Add(1)
 	s.wg.Add(1)
 	s.mu.Unlock()
-	c.log.Info("connected")
+	c.logger().Info("connected")
 	go c.run()
 }
 
