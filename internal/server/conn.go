@@ -50,11 +50,13 @@ func newConn(s *Server, nc netConn, num uint64, now time.Time) *conn {
 		lastHeard: now,
 		rearm:     true,
 	}
-	c.out = newOutQueue(s, nc, traceTag(num), c.stop)
 	var in io.Reader = nc
+	tag := ""
 	if s.cfg.Trace != nil {
-		in = &tracingReader{r: in, srv: s, tag: traceTag(num)}
+		tag = traceTag(num)
+		in = &tracingReader{r: in, srv: s, tag: tag}
 	}
+	c.out = newOutQueue(s, nc, tag, c.stop)
 	c.lr = protocol.NewLineReader(in, s.cfg.MaxFrame)
 	if s.cfg.rateLimited() {
 		c.bucket = newTokenBucket(s.cfg.Rate, s.cfg.Burst, now)

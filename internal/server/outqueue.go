@@ -38,6 +38,9 @@ type outQueue struct {
 	// timed out) or disconnect.
 	onFail func(reason string)
 	tag    string // names the connection in trace lines
+	// startFn is q.writeLoop as a func value, made once: `go q.writeLoop()`
+	// would allocate a closure at every start of the writer.
+	startFn func()
 
 	mu        sync.Mutex // protects the fields below
 	frames    [][]byte
@@ -52,7 +55,7 @@ type outQueue struct {
 }
 
 func newOutQueue(srv *Server, nc net.Conn, tag string, onFail func(string)) *outQueue {
-	return &outQueue{
+	q := &outQueue{
 		nc:      nc,
 		limit:   srv.cfg.MaxQueue,
 		timeout: srv.cfg.WriteTimeout,
@@ -61,6 +64,8 @@ func newOutQueue(srv *Server, nc net.Conn, tag string, onFail func(string)) *out
 		tag:     tag,
 		done:    make(chan struct{}),
 	}
+	q.startFn = q.writeLoop
+	return q
 }
 
 // enqueue queues frame for writing. counted says whether it counts against
@@ -128,7 +133,7 @@ func (q *outQueue) startWriterLocked() {
 	}
 	q.writing = true
 	q.srv.wg.Add(1)
-	go q.writeLoop()
+	go q.startFn() // a stored func value: starting the writer allocates nothing
 }
 
 func (q *outQueue) signalDoneLocked() {
