@@ -244,28 +244,35 @@ func (c *conn) stop(reason string) {
 	c.stopMu.Unlock()
 
 	cfg := &c.srv.cfg
-	bye := func(withRef *protocol.Frame) []byte {
-		b := protocol.NewFrame(nil, protocol.MsgBye).Str("reason", reason)
-		if withRef != nil && withRef.HasRef {
-			b.Str("ref", withRef.Ref)
-		}
-		c.srv.stats.FramesOut.Add(protocol.MsgBye, 1)
-		return b.End()
-	}
+	var (
+		bye   = true
+		ref   *protocol.Frame
+		grace = cfg.WriteTimeout
+		drop  = false
+	)
 	switch reason {
 	case protocol.ReasonDisconnect:
 		// No bye (the peer is gone or a write failed), but answers to frames
 		// that arrived before an EOF still go out.
-		c.out.closeAfter(nil, cfg.WriteTimeout, false)
+		bye = false
 	case protocol.ReasonSlowConsumer:
 		// Drop what is queued; bye goes out only if the socket takes it soon.
-		c.out.closeAfter(bye(nil), slowConsumerGrace, true)
+		grace, drop = slowConsumerGrace, true
 	case protocol.ReasonShutdown:
-		c.out.closeAfter(bye(nil), cfg.ShutdownGrace, false)
+		grace = cfg.ShutdownGrace
 	case protocol.ReasonQuit:
-		c.out.closeAfter(bye(c.byeRef), cfg.WriteTimeout, false)
-	default: // timeout, join_timeout
-		c.out.closeAfter(bye(nil), cfg.WriteTimeout, false)
+		ref = c.byeRef
+	}
+	var frame []byte
+	if bye {
+		b := protocol.NewFrame(nil, protocol.MsgBye).Str("reason", reason)
+		if ref != nil && ref.HasRef {
+			b.Str("ref", ref.Ref)
+		}
+		frame = b.End()
+	}
+	if c.out.closeAfter(frame, grace, drop) && bye {
+		c.srv.stats.FramesOut.Add(protocol.MsgBye, 1)
 	}
 	c.nc.SetReadDeadline(longAgo) // wake the reader
 }
@@ -291,7 +298,7 @@ const lingerBytes = 256 << 10
 var longAgo = time.Unix(1, 0)
 
 // closeSocket waits for the writer to drain (bounded by the final write
-// deadline), then closes gracefully: it shuts down our sending side, so the
+// deadline), then, unless a write failed, closes gracefully: it shuts down our sending side, so the
 // peer reads everything up to EOF, and reads and discards until the peer
 // closes too (bounded). Closing with unread input would send a TCP RST, which
 // can destroy the bye before the peer reads it.
@@ -300,6 +307,16 @@ func (c *conn) closeSocket() {
 	case <-c.out.done:
 	case <-time.After(c.srv.cfg.WriteTimeout + time.Second): // the write deadline should have fired
 		c.logger().Warn("writer did not finish in time; closing")
+	}
+	if c.out.writeFailed() {
+		// The peer stopped reading (or is gone): nothing more can reach it.
+		// An abortive close frees the unsent bytes the kernel still holds
+		// for it (up to megabytes) at once instead of after retries.
+		if tc, ok := c.nc.(*net.TCPConn); ok {
+			tc.SetLinger(0)
+		}
+		c.nc.Close()
+		return
 	}
 	if err := c.nc.CloseWrite(); err == nil {
 		c.nc.SetReadDeadline(time.Now().Add(lingerTime))

@@ -69,4 +69,3 @@ func BenchmarkFanout(b *testing.B) {
 		})
 	}
 }
-

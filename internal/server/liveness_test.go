@@ -237,3 +237,36 @@ func TestShutdown(t *testing.T) {
 		return runtime.NumGoroutine() <= before
 	})
 }
+
+// The last frame is written even when the connection has been quiet for
+// longer than the write timeout (a stale write deadline must not kill it).
+func TestByeAfterLongQuiet(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		cfg    func(*server.Config)
+		join   bool
+		reason string
+	}{
+		{"join_timeout", func(c *server.Config) { c.JoinTimeout = 400 * time.Millisecond }, false, "join_timeout"},
+		{"idle timeout", func(c *server.Config) { c.IdleTimeout = 400 * time.Millisecond }, true, "timeout"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ts := startServer(t, func(c *server.Config) {
+				c.WriteTimeout = 50 * time.Millisecond
+				c.PingInterval = 0
+				tc.cfg(c)
+			})
+			c := ts.dial(t)
+			if tc.join {
+				c.send(`{"type":"join","username":"q"}`)
+				c.expect("welcome")
+			} else {
+				c.send(`{"type":"ping"}`)
+				c.expect("pong")
+			}
+			if f := c.next(); f.Type != "bye" || f.Reason != tc.reason {
+				t.Fatalf("got %+v, want bye %s", f, tc.reason)
+			}
+		})
+	}
+}

@@ -49,6 +49,7 @@ type outQueue struct {
 	unswapped int       // counted bytes in frames, not yet taken by the writer
 	writing   bool      // a writer goroutine is running
 	final     bool      // closeAfter was called or a write failed
+	failed    bool      // a write failed: the peer will not get the rest
 	deadline  time.Time // write deadline in force for the writer
 	done      chan struct{}
 	doneSent  bool
@@ -97,12 +98,13 @@ func (q *outQueue) enqueue(frame []byte, counted bool) bool {
 // closeAfter makes the queue final: bye (if not nil) is the last frame, and
 // writing must end by grace from now. dropUnsent discards frames the writer
 // has not taken yet, so that bye can go out as soon as the socket takes it
-// (used for slow consumers).
-func (q *outQueue) closeAfter(bye []byte, grace time.Duration, dropUnsent bool) {
+// (used for slow consumers). It reports false if the queue was already
+// final (bye is then dropped).
+func (q *outQueue) closeAfter(bye []byte, grace time.Duration, dropUnsent bool) bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.final {
-		return
+		return false
 	}
 	q.final = true
 	if dropUnsent {
@@ -114,17 +116,20 @@ func (q *outQueue) closeAfter(bye []byte, grace time.Duration, dropUnsent bool) 
 	if bye != nil {
 		q.frames = append(q.frames, bye)
 	}
-	if dl := time.Now().Add(grace); q.deadline.IsZero() || dl.Before(q.deadline) {
+	// The final deadline. A write in progress may only be cut shorter; with
+	// no writer running, q.deadline is a stale one from the last write.
+	if dl := time.Now().Add(grace); !q.writing || dl.Before(q.deadline) {
 		q.deadline = dl
-		if q.writing { // shorten the write in progress
+		if q.writing {
 			q.nc.SetWriteDeadline(dl)
 		}
 	}
 	if len(q.frames) == 0 && !q.writing {
 		q.signalDoneLocked()
-		return
+		return true
 	}
 	q.startWriterLocked()
+	return true
 }
 
 func (q *outQueue) startWriterLocked() {
@@ -134,6 +139,13 @@ func (q *outQueue) startWriterLocked() {
 	q.writing = true
 	q.srv.wg.Add(1)
 	go q.startFn() // a stored func value: starting the writer allocates nothing
+}
+
+// writeFailed reports whether a write failed, once done is closed.
+func (q *outQueue) writeFailed() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.failed
 }
 
 func (q *outQueue) signalDoneLocked() {
@@ -181,7 +193,7 @@ func (q *outQueue) writeLoop() {
 		if err != nil {
 			clear(q.frames)
 			q.frames, q.unswapped, q.pending = nil, 0, 0
-			q.final, q.writing = true, false
+			q.final, q.writing, q.failed = true, false, true
 			q.signalDoneLocked()
 			q.mu.Unlock()
 			reason := "disconnect"

@@ -124,8 +124,9 @@ func (r *room) removeLocked(c *conn, reason string) {
 	r.fanoutLocked(left, protocol.MsgLeft, nil)
 }
 
-// broadcast sends a public message from c to every other member. It returns
-// the message's id and time, or ok == false if c is no longer a member.
+// broadcast sends a public message from c to every other member, and the
+// ack to c when the frame had a ref. It returns false if c is no longer a
+// member (it was cut off while its reader was handling the frame).
 func (r *room) broadcast(c *conn, text string, f *protocol.Frame) (ok bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()

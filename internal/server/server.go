@@ -81,8 +81,10 @@ func (s *Server) Config() Config { return s.cfg }
 
 // Serve accepts connections on ln until ctx is cancelled, then shuts down:
 // the listener closes first (new connections are refused), every connection
-// gets bye shutdown, and Serve returns once all are closed, within about
-// ShutdownGrace + 1 s even if some peers never read. It logs
+// gets bye shutdown, and Serve returns once all are closed: within
+// ShutdownGrace + 1 s, or at worst ShutdownGrace + 2 s when some sockets
+// must be closed under their readers (4 s with the defaults), even if some
+// peers never read. It logs
 // "listening on HOST:PORT" once it accepts connections.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if s.cfg.TLS != nil {
