@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"sync"
 
 	"pynet/internal/client"
 	"pynet/internal/term"
@@ -38,6 +39,7 @@ func runClient(ctx context.Context, args []string) int {
 	insecure := fs.Bool("tls-insecure", false, "do not verify the server's certificate (implies -tls; unsafe)")
 	jsonOut := fs.Bool("json", false, "print every frame received as JSON, one per line (implies line mode)")
 	noColor := fs.Bool("no-color", false, "no colours (also when NO_COLOR is set)")
+	trace := fs.Bool("trace", false, "print every read and write with its bytes and frames to stderr (for learning)")
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
 			return 0
@@ -55,8 +57,17 @@ func runClient(ctx context.Context, args []string) int {
 		return 2
 	}
 	interactive := !*jsonOut && term.IsTerminal(os.Stdin) && term.IsTerminal(os.Stdout)
+	cfg := client.Config{Addr: *addr, TLS: tlsConfig}
+	if *trace {
+		var mu sync.Mutex
+		cfg.Trace = func(line string) {
+			mu.Lock()
+			fmt.Fprintln(os.Stderr, line)
+			mu.Unlock()
+		}
+	}
 	opts := client.Options{
-		Config: client.Config{Addr: *addr, TLS: tlsConfig},
+		Config: cfg,
 		Name:   *name,
 		JSON:   *jsonOut,
 		Color:  wantColor(*noColor),

@@ -24,6 +24,10 @@ type Config struct {
 	// Backoff spaces out reconnection attempts.
 	Backoff Backoff
 
+	// Trace, when set, receives a line for every read and write on the
+	// connection and every frame cut from it (pynet client -trace).
+	Trace func(line string)
+
 	// OnPanic runs before a panic in one of the package's goroutines goes
 	// on; the interactive client restores the terminal with it.
 	OnPanic func()

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"pynet/internal/wiretrace"
 )
 
 // dial opens one connection to the server: TCP, then the TLS handshake
@@ -19,6 +21,15 @@ import (
 // It is the one place where the client makes a net.Conn, so wrapping the
 // connection (to trace its bytes, say) is a change to this function only.
 func dial(ctx context.Context, cfg *Config) (net.Conn, error) {
+	conn, err := dialRaw(ctx, cfg)
+	if err != nil || cfg.Trace == nil {
+		return conn, err
+	}
+	// Traced above TLS: the trace shows the chat's own bytes.
+	return wiretrace.Conn(conn, wiretrace.New(cfg.Trace, "client")), nil
+}
+
+func dialRaw(ctx context.Context, cfg *Config) (net.Conn, error) {
 	ctx, cancel := context.WithTimeout(ctx, cfg.DialTimeout)
 	defer cancel()
 	var d net.Dialer

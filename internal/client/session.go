@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"pynet/internal/wiretrace"
 	"pynet/protocol"
 )
 
@@ -31,6 +32,9 @@ type Session struct {
 	conn net.Conn
 	lr   *protocol.LineReader
 	ka   *keepalive
+	// trace reports the frames cut from the stream; nil unless tracing
+	// (dial traces the reads and writes themselves).
+	trace *wiretrace.Tracer
 
 	welcome Frame
 	frames  chan Frame
@@ -73,6 +77,9 @@ func Join(ctx context.Context, cfg Config, name string) (*Session, error) {
 	}
 	s.ka = &keepalive{conn: conn, idle: cfg.JoinTimeout}
 	s.lr = protocol.NewLineReader(s.ka, cfg.MaxLine)
+	if cfg.Trace != nil {
+		s.trace = wiretrace.New(cfg.Trace, "client")
+	}
 
 	stopWatch := context.AfterFunc(ctx, func() { conn.Close() })
 	err = s.handshake(name)
@@ -108,6 +115,9 @@ func (s *Session) handshake(name string) error {
 		}
 		if err != nil {
 			return err
+		}
+		if s.trace != nil {
+			s.trace.Frame(line)
 		}
 		f, err := protocol.DecodeServer(line)
 		if err != nil {
@@ -149,6 +159,9 @@ func (s *Session) readLoop() {
 		if err != nil {
 			s.finish(err)
 			return
+		}
+		if s.trace != nil {
+			s.trace.Frame(line)
 		}
 		f, err := protocol.DecodeServer(line)
 		if err != nil {

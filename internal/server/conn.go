@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"pynet/internal/wiretrace"
 	"pynet/protocol"
 )
 
@@ -21,6 +22,8 @@ type conn struct {
 	nc  netConn
 	num uint64 // connection number, for logs and traces
 	out *outQueue
+	// trace reports reads, frames and writes; nil unless Config.Trace is set.
+	trace *wiretrace.Tracer
 
 	// Guarded by srv.room.mu: the room owns membership.
 	name   string
@@ -51,12 +54,11 @@ func newConn(s *Server, nc netConn, num uint64, now time.Time) *conn {
 		rearm:     true,
 	}
 	var in io.Reader = nc
-	tag := ""
 	if s.cfg.Trace != nil {
-		tag = traceTag(num)
-		in = &tracingReader{r: in, srv: s, tag: tag}
+		c.trace = wiretrace.New(s.cfg.Trace, "conn "+itoa(int(num)))
+		in = wiretrace.Reader(nc, c.trace)
 	}
-	c.out = newOutQueue(s, nc, tag, c.stop)
+	c.out = newOutQueue(s, nc, c.trace, c.stop)
 	c.lr = protocol.NewLineReader(in, s.cfg.MaxFrame)
 	if s.cfg.rateLimited() {
 		c.bucket = newTokenBucket(s.cfg.Rate, s.cfg.Burst, now)
@@ -360,11 +362,9 @@ func (c *conn) frameTooLarge(now time.Time) {
 		c.bucket.take(now)
 	}
 	c.srv.stats.FramesIn.Add("invalid", 1)
-	if c.srv.cfg.Trace != nil {
-		c.srv.cfg.Trace(stamp() + " " + traceTag(c.num) + "   frame too large: discarded up to its LF")
+	if c.trace != nil {
+		c.trace.Note("frame too large: discarded up to its LF")
 	}
 	c.sendError(nil, &protocol.Error{Code: protocol.CodeFrameTooLarge,
 		Message: "the line is longer than " + itoa(c.srv.cfg.MaxFrame) + " bytes; it was discarded"})
 }
-
-func traceTag(num uint64) string { return "conn " + itoa(int(num)) }

@@ -31,8 +31,8 @@ var handlers = map[string]handler{
 // members (inside each handler).
 func (c *conn) handle(line []byte, now time.Time) string {
 	f, perr := protocol.DecodeClient(line)
-	if c.srv.cfg.Trace != nil {
-		c.srv.traceFrame(traceTag(c.num), line)
+	if c.trace != nil {
+		c.trace.Frame(line)
 	}
 	if c.bucket != nil {
 		if ok, wait := c.bucket.take(now); !ok {

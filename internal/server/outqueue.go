@@ -1,12 +1,13 @@
 package server
 
 import (
-	"bytes"
 	"errors"
 	"net"
 	"os"
 	"sync"
 	"time"
+
+	"pynet/internal/wiretrace"
 )
 
 // outQueue is one connection's outbound queue and the only code that writes
@@ -37,7 +38,7 @@ type outQueue struct {
 	// fails: the connection must go, with reason slow_consumer (the write
 	// timed out) or disconnect.
 	onFail func(reason string)
-	tag    string // names the connection in trace lines
+	trace  *wiretrace.Tracer // nil unless tracing
 	// startFn is q.writeLoop as a func value, made once: `go q.writeLoop()`
 	// would allocate a closure at every start of the writer.
 	startFn func()
@@ -55,14 +56,14 @@ type outQueue struct {
 	doneSent  bool
 }
 
-func newOutQueue(srv *Server, nc net.Conn, tag string, onFail func(string)) *outQueue {
+func newOutQueue(srv *Server, nc net.Conn, trace *wiretrace.Tracer, onFail func(string)) *outQueue {
 	q := &outQueue{
 		nc:      nc,
 		limit:   srv.cfg.MaxQueue,
 		timeout: srv.cfg.WriteTimeout,
 		srv:     srv,
 		onFail:  onFail,
-		tag:     tag,
+		trace:   trace,
 		done:    make(chan struct{}),
 	}
 	q.startFn = q.writeLoop
@@ -256,10 +257,8 @@ func (q *outQueue) write(batch [][]byte) error {
 func (q *outQueue) writeOut(b []byte) error {
 	n, err := q.nc.Write(b)
 	q.srv.stats.BytesOut.Add(int64(n))
-	if q.srv.cfg.Trace != nil {
-		// Count lines rather than queue entries: a welcome and its history
-		// replay are one entry but several frames.
-		q.srv.traceWrite(q.tag, n, bytes.Count(b[:n], []byte{'\n'}), err)
+	if q.trace != nil {
+		q.trace.Write(b, n, err)
 	}
 	return err
 }
