@@ -98,7 +98,7 @@ func DecodeClient(line []byte) (f Frame, perr *Error) {
 	f.Type = unquote(typ.raw)
 	takes, known := clientTypes[f.Type]
 	if !known {
-		return f, newError(CodeUnknownType, "unknown frame type "+quoteForMessage(f.Type))
+		return f, newError(CodeUnknownType, "unknown frame type "+QuoteForMessage(f.Type))
 	}
 	for _, m := range [...]struct {
 		flag memberSet
@@ -227,9 +227,9 @@ func unquote(raw []byte) string {
 	return string(inner)
 }
 
-// quoteForMessage quotes a client-supplied string for a human-readable error
+// QuoteForMessage quotes a client-supplied string for a human-readable error
 // message, shortened so that an error never echoes a whole frame back.
-func quoteForMessage(s string) string {
+func QuoteForMessage(s string) string {
 	const max = 40
 	if len(s) > max {
 		cut := max

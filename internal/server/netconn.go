@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net"
 	"strconv"
-	"unicode/utf8"
 )
 
 // netConn is a connection whose sending side can be shut down alone, as
@@ -27,17 +26,3 @@ type noCloseWrite struct{ net.Conn }
 func (noCloseWrite) CloseWrite() error { return errors.ErrUnsupported }
 
 func itoa(n int) string { return strconv.Itoa(n) }
-
-// quote quotes a client-supplied string for an error message, shortened so
-// that an error never echoes a whole frame back.
-func quote(s string) string {
-	const max = 40
-	if len(s) > max {
-		cut := max
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		s = s[:cut] + "…"
-	}
-	return strconv.Quote(s)
-}

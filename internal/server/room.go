@@ -75,7 +75,7 @@ func (r *room) join(c *conn, name string, f *protocol.Frame) *protocol.Error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if _, taken := r.byKey[key]; taken {
-		return &protocol.Error{Code: protocol.CodeUsernameTaken, Message: "username " + quote(name) + " is already taken"}
+		return &protocol.Error{Code: protocol.CodeUsernameTaken, Message: "username " + protocol.QuoteForMessage(name) + " is already taken"}
 	}
 	c.name, c.key, c.member = name, key, true
 	r.insertLocked(c)
@@ -156,7 +156,7 @@ func (r *room) private(c *conn, to, text string, f *protocol.Frame) *protocol.Er
 	}
 	dst := r.byKey[protocol.FoldName(to)]
 	if dst == nil || to == "" {
-		msg := "nobody called " + quote(to) + " is online"
+		msg := "nobody called " + protocol.QuoteForMessage(to) + " is online"
 		if !f.HasTo {
 			msg = `a private message needs "to"`
 		}
@@ -197,7 +197,7 @@ func (r *room) rename(c *conn, name string, f *protocol.Frame) *protocol.Error {
 		return nil
 	}
 	if other, taken := r.byKey[key]; taken && other != c {
-		return &protocol.Error{Code: protocol.CodeUsernameTaken, Message: "username " + quote(name) + " is already taken"}
+		return &protocol.Error{Code: protocol.CodeUsernameTaken, Message: "username " + protocol.QuoteForMessage(name) + " is already taken"}
 	}
 	r.deleteLocked(c)
 	c.name, c.key = name, key
