@@ -1,0 +1,83 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+
+	"pynet/internal/bench"
+)
+
+func init() {
+	register(&command{
+		name:    "bench",
+		summary: "load generator: throughput, latency and set-up rate of a server",
+		run:     runBench,
+	})
+}
+
+func runBench(ctx context.Context, args []string) int {
+	cfg := bench.DefaultConfig()
+	fs := flag.NewFlagSet("pynet bench", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: pynet bench [flags]\n\n"+
+			"Connects -clients users to a PyNet server; -senders of them send messages of -size\n"+
+			"bytes, every client counts what it receives. Run the server with -rate 0 (no rate\n"+
+			"limit), e.g. pynet server -rate 0 -max-queue 8388608.\n\nflags:\n")
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "server `host:port`")
+	fs.IntVar(&cfg.Clients, "clients", cfg.Clients, "connections that join")
+	fs.IntVar(&cfg.Senders, "senders", cfg.Senders, "how many of the clients send (0: measure set-up only)")
+	fs.IntVar(&cfg.Size, "size", cfg.Size, "`bytes` of text per message (33 to 4096)")
+	fs.DurationVar(&cfg.Duration, "duration", cfg.Duration, "measured window")
+	fs.DurationVar(&cfg.Warmup, "warmup", cfg.Warmup, "traffic before the window, not measured")
+	fs.Float64Var(&cfg.Rate, "rate", cfg.Rate, "total offered `messages/s`, open loop, latency from the scheduled time; 0 = flat out")
+	fs.IntVar(&cfg.Window, "window", cfg.Window, "with -rate 0: unacknowledged messages per sender")
+	fs.DurationVar(&cfg.Drain, "drain", cfg.Drain, "longest wait for messages in flight after the window")
+	fs.IntVar(&cfg.Parallel, "parallel", cfg.Parallel, "connections being set up at once")
+	fs.DurationVar(&cfg.SetupTimeout, "setup-timeout", cfg.SetupTimeout, "longest connection set-up; the run goes on with those joined")
+	fs.StringVar(&cfg.Name, "name", cfg.Name, "username prefix: NAME-0001, NAME-0002, ...")
+	fs.IntVar(&cfg.ServerPID, "server-pid", 0, "server process `id` on this machine: report its CPU time per delivery")
+	asJSON := fs.Bool("json", false, "print the result as one JSON object on stdout")
+	progress := fs.Bool("progress", bench.IsTerminal(os.Stderr), "progress line on stderr (default: when stderr is a terminal)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "pynet bench: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	if err := cfg.Validate(); err != nil {
+		fmt.Fprintf(os.Stderr, "pynet %v\n", err) // "pynet bench: bad configuration: ..."
+		return 2
+	}
+	if *progress {
+		cfg.Progress = os.Stderr
+	}
+	res, err := bench.Run(ctx, cfg)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "pynet bench: %v\n", err)
+		return 2
+	}
+	if *asJSON {
+		enc := json.NewEncoder(os.Stdout)
+		err = enc.Encode(res)
+	} else {
+		err = res.WriteText(os.Stdout)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "pynet bench: %v\n", err)
+		return 1
+	}
+	if res.Connected == 0 {
+		return 1 // nothing could be measured
+	}
+	return 0
+}

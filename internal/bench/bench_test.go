@@ -1,0 +1,315 @@
+package bench_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"pynet/internal/bench"
+	"pynet/internal/server"
+)
+
+// startServer runs a real server on 127.0.0.1:0 with the rate limit off
+// (changed by mutate) until the end of the test, and returns its address.
+func startServer(t *testing.T, mutate func(*server.Config)) string {
+	t.Helper()
+	addr, _ := startStoppableServer(t, mutate)
+	return addr
+}
+
+// startStoppableServer is startServer that also returns a function that
+// shuts the server down early.
+func startStoppableServer(t *testing.T, mutate func(*server.Config)) (string, context.CancelFunc) {
+	t.Helper()
+	cfg := server.DefaultConfig()
+	cfg.Rate = 0
+	cfg.Logger = slog.New(slog.DiscardHandler)
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	srv, err := server.New(cfg)
+	if err != nil {
+		t.Fatalf("server.New: %v", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("listen: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("Serve: %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Errorf("server did not shut down within 10 s")
+		}
+	})
+	return ln.Addr().String(), cancel
+}
+
+// shortConfig is a small run against addr. Drain is generous: it ends as
+// soon as everything arrived, so it only matters when something is lost.
+func shortConfig(addr string) bench.Config {
+	cfg := bench.DefaultConfig()
+	cfg.Addr = addr
+	cfg.Clients = 20
+	cfg.Senders = 2
+	cfg.Duration = 300 * time.Millisecond
+	cfg.Warmup = 100 * time.Millisecond
+	cfg.Drain = 30 * time.Second
+	return cfg
+}
+
+// checkSane asserts what every run against a healthy server must report.
+func checkSane(t *testing.T, res bench.Result) {
+	t.Helper()
+	if t.Failed() {
+		return
+	}
+	defer func() {
+		if t.Failed() {
+			var b bytes.Buffer
+			res.WriteText(&b)
+			t.Logf("result:\n%s", b.String())
+		}
+	}()
+	if res.Connected != res.Clients || res.Receivers != res.Clients-1 {
+		t.Errorf("connected %d, receivers %d; want %d and %d", res.Connected, res.Receivers, res.Clients, res.Clients-1)
+	}
+	if res.ConnectsPerS <= 0 || res.SetupS <= 0 {
+		t.Errorf("set-up %v s, %v/s; want positive", res.SetupS, res.ConnectsPerS)
+	}
+	if res.Sent <= 0 {
+		t.Errorf("sent %d messages, want some", res.Sent)
+	}
+	if res.Expected != res.Sent*int64(res.Receivers) {
+		t.Errorf("expected %d deliveries, want sent %d × receivers %d", res.Expected, res.Sent, res.Receivers)
+	}
+	if res.Delivered != res.Expected || res.DeliveredFraction != 1 {
+		t.Errorf("delivered %d of %d (fraction %v), want all", res.Delivered, res.Expected, res.DeliveredFraction)
+	}
+	if res.DeliveriesPerS <= 0 || res.SentPerS <= 0 {
+		t.Errorf("deliveries %v/s, sent %v/s; want positive", res.DeliveriesPerS, res.SentPerS)
+	}
+	l := res.Latency
+	if l.Count != uint64(res.Delivered) {
+		t.Errorf("latency count %d, want one per delivery (%d)", l.Count, res.Delivered)
+	}
+	if !(0 < l.P50 && l.P50 <= l.P90 && l.P90 <= l.P99 && l.P99 <= l.P999 && l.P999 <= l.Max) {
+		t.Errorf("latency percentiles not ordered: p50 %v p90 %v p99 %v p99.9 %v max %v", l.P50, l.P90, l.P99, l.P999, l.Max)
+	}
+	if len(res.Errors) != 0 || len(res.Byes) != 0 || res.Disconnects != 0 {
+		t.Errorf("errors %v, byes %v, disconnects %d; want none", res.Errors, res.Byes, res.Disconnects)
+	}
+	if res.Interrupted || res.WindowS != 0.3 {
+		t.Errorf("interrupted %v, window %v s; want a whole 0.3 s window", res.Interrupted, res.WindowS)
+	}
+}
+
+func TestRunFlatOut(t *testing.T) {
+	addr := startServer(t, nil)
+	res, err := bench.Run(context.Background(), shortConfig(addr))
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	checkSane(t, res)
+	if res.Window != 64 || res.Offered != 0 {
+		t.Errorf("window %d, offered %d; want 64 and none (flat out has no schedule)", res.Window, res.Offered)
+	}
+}
+
+func TestRunOpenLoop(t *testing.T) {
+	addr := startServer(t, nil)
+	cfg := shortConfig(addr)
+	cfg.Rate = 500
+	res, err := bench.Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	checkSane(t, res)
+	// 500/s for 0.3 s: 150 messages scheduled in the window (the float
+	// arithmetic of the schedule may put one on either side of an edge).
+	if res.Offered < 149 || res.Offered > 151 || res.Sent+res.Unsent != res.Offered {
+		t.Errorf("offered %d, sent %d, unsent %d; want 150 offered = sent + unsent", res.Offered, res.Sent, res.Unsent)
+	}
+}
+
+// TestRunSeveralTimesOnOneServer checks that a run ignores the history of an
+// earlier one and that names freed by the teardown can be taken again, or
+// else the fallback names are used.
+func TestRunSeveralTimesOnOneServer(t *testing.T) {
+	addr := startServer(t, nil)
+	for i := range 2 {
+		res, err := bench.Run(context.Background(), shortConfig(addr))
+		if err != nil {
+			t.Fatalf("run %d: %v", i, err)
+		}
+		checkSane(t, res)
+	}
+}
+
+func TestRunReportsRateLimit(t *testing.T) {
+	addr := startServer(t, func(c *server.Config) { c.Rate, c.Burst = 20, 40 })
+	cfg := shortConfig(addr)
+	cfg.Drain = 0
+	res, err := bench.Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	// A window of 64 against a burst of 40 (the join took one token).
+	if res.Errors["rate_limited"] == 0 {
+		t.Errorf("errors %v, want rate_limited", res.Errors)
+	}
+	if notes := strings.Join(res.Notes, "\n"); !strings.Contains(notes, "-rate 0") {
+		t.Errorf("notes %q do not say to run the server with -rate 0", notes)
+	}
+	if res.DeliveredFraction >= 1 {
+		t.Errorf("delivered fraction %v, want < 1: refused messages are not delivered", res.DeliveredFraction)
+	}
+}
+
+func TestRunNoServer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	cfg := shortConfig(addr)
+	res, err := bench.Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("Run: %v (only a bad configuration is an error)", err)
+	}
+	if res.Connected != 0 || res.Errors["dial"] != int64(cfg.Clients) || res.Sent != 0 {
+		t.Errorf("connected %d, errors %v, sent %d; want 0, dial %d, 0", res.Connected, res.Errors, res.Sent, cfg.Clients)
+	}
+}
+
+func TestRunServerFull(t *testing.T) {
+	addr := startServer(t, func(c *server.Config) { c.MaxClients = 15 })
+	res, err := bench.Run(context.Background(), shortConfig(addr))
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if res.Connected != 15 || res.Byes["server_full"] != 5 || res.Errors["join"] != 5 {
+		t.Errorf("connected %d, byes %v, errors %v; want 15, server_full 5, join 5", res.Connected, res.Byes, res.Errors)
+	}
+	if res.Receivers != 14 || res.DeliveredFraction != 1 {
+		t.Errorf("receivers %d, delivered fraction %v; want 14 and 1", res.Receivers, res.DeliveredFraction)
+	}
+}
+
+func TestRunSetupOnly(t *testing.T) {
+	addr := startServer(t, nil)
+	cfg := shortConfig(addr)
+	cfg.Senders = 0
+	cfg.Duration = time.Hour // not used: nothing to send
+	res, err := bench.Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if res.Connected != cfg.Clients || res.ConnectsPerS <= 0 || res.Sent != 0 || len(res.Errors) != 0 {
+		t.Errorf("connected %d at %v/s, sent %d, errors %v", res.Connected, res.ConnectsPerS, res.Sent, res.Errors)
+	}
+}
+
+// cancelOnWrite cancels a context on the first progress line that shows
+// the measured window.
+type cancelOnWrite struct {
+	mu     sync.Mutex
+	b      bytes.Buffer
+	cancel context.CancelFunc
+}
+
+func (w *cancelOnWrite) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.b.Write(p)
+	if bytes.Contains(p, []byte("measure")) {
+		w.cancel()
+	}
+	return len(p), nil
+}
+
+// TestRunInterrupted checks that cancelling ends an hour-long run with what
+// was measured so far, and that the progress line is written.
+func TestRunInterrupted(t *testing.T) {
+	addr := startServer(t, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	w := &cancelOnWrite{cancel: cancel}
+	cfg := shortConfig(addr)
+	cfg.Warmup = 0
+	cfg.Duration = time.Hour
+	cfg.Progress = w
+	res, err := bench.Run(ctx, cfg)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if !res.Interrupted || res.WindowS <= 0 || res.WindowS >= 3600 || res.Sent <= 0 {
+		t.Errorf("interrupted %v, window %v s, sent %d; want an interrupted window with traffic", res.Interrupted, res.WindowS, res.Sent)
+	}
+	if len(res.Errors) != 0 || res.Disconnects != 0 {
+		t.Errorf("errors %v, disconnects %d; want none", res.Errors, res.Disconnects)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if out := w.b.String(); !strings.Contains(out, "\r") || !strings.Contains(out, "deliveries") {
+		t.Errorf("progress output %q, want \\r-updated lines with deliveries", out)
+	}
+}
+
+// onWrite calls fn once, on the first progress line that holds word.
+type onWrite struct {
+	word string
+	once sync.Once
+	fn   func()
+}
+
+func (w *onWrite) Write(p []byte) (int, error) {
+	if bytes.Contains(p, []byte(w.word)) {
+		w.once.Do(w.fn)
+	}
+	return len(p), nil
+}
+
+// TestRunServerShutsDown checks that a run whose server goes away ends at
+// once, however long its window, and reports why.
+func TestRunServerShutsDown(t *testing.T) {
+	addr, stopServer := startStoppableServer(t, nil)
+	cfg := shortConfig(addr)
+	cfg.Warmup = 0
+	cfg.Duration = time.Hour
+	cfg.Progress = &onWrite{word: "measure", fn: stopServer}
+	res, err := bench.Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if res.Disconnects != int64(cfg.Clients) || res.Byes["shutdown"] != int64(cfg.Clients) {
+		t.Errorf("disconnects %d, byes %v; want %d and shutdown %d", res.Disconnects, res.Byes, cfg.Clients, cfg.Clients)
+	}
+	if res.Interrupted || res.WindowS >= 3600 || res.Sent <= 0 {
+		t.Errorf("interrupted %v, window %v s, sent %d; want a window cut short, not interrupted", res.Interrupted, res.WindowS, res.Sent)
+	}
+	if notes := strings.Join(res.Notes, "\n"); !strings.Contains(notes, "closed every connection") {
+		t.Errorf("notes %q do not say the server closed every connection", notes)
+	}
+}
+
+func TestRunBadConfig(t *testing.T) {
+	cfg := bench.DefaultConfig()
+	cfg.Size = 5000
+	if _, err := bench.Run(context.Background(), cfg); err == nil {
+		t.Error("Run accepted a size over max_text")
+	}
+}

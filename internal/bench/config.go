@@ -1,0 +1,123 @@
+package bench
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"pynet/protocol"
+)
+
+// Config is one bench run. Start from DefaultConfig; Run checks it with
+// Validate.
+type Config struct {
+	Addr     string        // server address, host:port
+	Clients  int           // connections that join (C)
+	Senders  int           // of those, how many send (S); 0 measures set-up only
+	Size     int           // bytes of text per message, markerLen..protocol.MaxText
+	Duration time.Duration // measured window
+	Warmup   time.Duration // traffic before the window, not measured
+	// Rate is the total offered rate in messages per second over all
+	// senders (open loop). 0 sends flat out, each sender keeping at most
+	// Window messages unacknowledged.
+	Rate   float64
+	Window int // unacknowledged messages per sender when Rate == 0
+
+	// Drain bounds the wait, after sending stops, for messages in flight.
+	Drain time.Duration
+	// Parallel is how many connections are being set up at once.
+	Parallel int
+	// SetupTimeout bounds the whole connection set-up; the run goes on
+	// with the connections that joined by then.
+	SetupTimeout time.Duration
+	// Name prefixes the usernames: NAME-0001, NAME-0002, ...
+	Name string
+	// ServerPID, when not 0, is the server's process id on this machine:
+	// its CPU time during the window is read from /proc/PID/stat.
+	ServerPID int
+	// Progress, when set, receives a progress line once a second, rewritten
+	// in place with \r (meant for a terminal).
+	Progress io.Writer
+}
+
+// DefaultConfig returns the defaults of the bench command's flags.
+func DefaultConfig() Config {
+	return Config{
+		Addr:         fmt.Sprintf("127.0.0.1:%d", protocol.DefaultPort),
+		Clients:      100,
+		Senders:      10,
+		Size:         100,
+		Duration:     10 * time.Second,
+		Warmup:       time.Second,
+		Window:       64,
+		Drain:        2 * time.Second,
+		Parallel:     64,
+		SetupTimeout: 60 * time.Second,
+		Name:         "bench",
+	}
+}
+
+// Upper bounds that keep a run bounded in time and memory.
+const (
+	maxClients  = 100000
+	maxDuration = 24 * time.Hour
+	maxWindow   = 1 << 16
+	maxParallel = 4096
+)
+
+// ErrConfig wraps every error of Validate.
+var ErrConfig = errors.New("bench: bad configuration")
+
+// Validate reports the first setting that cannot work.
+func (c *Config) Validate() error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: "+format, append([]any{ErrConfig}, args...)...)
+	}
+	switch {
+	case c.Addr == "":
+		return bad("addr is empty")
+	case c.Clients < 1 || c.Clients > maxClients:
+		return bad("clients must be 1 to %d, got %d", maxClients, c.Clients)
+	case c.Senders < 0 || c.Senders > c.Clients:
+		return bad("senders must be 0 to clients (%d), got %d", c.Clients, c.Senders)
+	case c.Senders > 0 && c.Clients < 2:
+		return bad("messages need at least 2 clients (senders do not receive their own)")
+	case c.Senders > maxSenderIndex:
+		return bad("senders must be at most %d", maxSenderIndex)
+	case c.Size < markerLen || c.Size > protocol.MaxText:
+		return bad("size must be %d to %d bytes (the text carries a %d-byte marker), got %d",
+			markerLen, protocol.MaxText, markerLen, c.Size)
+	case c.Duration <= 0 || c.Duration > maxDuration:
+		return bad("duration must be more than 0 and at most %v, got %v", maxDuration, c.Duration)
+	case c.Warmup < 0 || c.Warmup > maxDuration:
+		return bad("warmup must be 0 to %v, got %v", maxDuration, c.Warmup)
+	case c.Rate < 0 || c.Rate != c.Rate || c.Rate > 1e9:
+		return bad("rate must be 0 (flat out) to 1e9 messages/s, got %v", c.Rate)
+	case c.Rate == 0 && (c.Window < 1 || c.Window > maxWindow):
+		return bad("window must be 1 to %d, got %d", maxWindow, c.Window)
+	case c.Drain < 0 || c.Drain > time.Hour:
+		return bad("drain must be 0 to 1h, got %v", c.Drain)
+	case c.Parallel < 1 || c.Parallel > maxParallel:
+		return bad("parallel must be 1 to %d, got %d", maxParallel, c.Parallel)
+	case c.SetupTimeout <= 0:
+		return bad("setup timeout must be positive")
+	case c.ServerPID < 0:
+		return bad("server-pid must be a process id")
+	}
+	// The longest name is NAME-RRRR-NNNNN (the fallback when a name is taken).
+	longest := fmt.Sprintf("%s-ffff-%0*d", c.Name, digits(c.Clients), c.Clients)
+	if perr := protocol.CheckUsername(longest); perr != nil {
+		return bad("name %q does not make valid usernames: %s", c.Name, perr.Message)
+	}
+	return nil
+}
+
+// digits is the width of the client numbers in usernames: at least 4.
+func digits(n int) int {
+	d := len(fmt.Sprint(n))
+	if d < 4 {
+		d = 4
+	}
+	return d
+}

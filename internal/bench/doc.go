@@ -1,0 +1,96 @@
+// Package bench is the load generator behind `pynet bench`: it speaks the
+// PyNet protocol (PROTOCOL.md) to a running server and measures delivery
+// throughput, latency and connection set-up. Run is the whole of it; the
+// command only parses flags and prints the Result.
+//
+// # What a run does
+//
+//  1. Set-up. Clients connections dial and join, Parallel at a time, as
+//     NAME-0001, NAME-0002, ... (if a name is taken, NAME-RRRR-0001 with the
+//     run id). The set-up rate is the number joined divided by the time from
+//     the first dial to the last welcome. Each connection's reader starts as
+//     soon as it has joined, so the joined notices of later joins are read.
+//  2. Traffic. The first Senders connections send public messages of Size
+//     bytes of text; every connection, senders included, receives and counts
+//     them. A sender does not receive its own messages, so each message is
+//     expected Connected−1 times. Warmup comes first and is not measured;
+//     then the measured window of Duration.
+//  3. Drain. Sending stops at the end of the window; the run waits (at most
+//     Drain) until every message sent has reached every receiver, or, once
+//     a connection has dropped, until deliveries stop coming. If the server
+//     closes every connection, the window ends there and then.
+//  4. Teardown. Every connection is closed (no leave: the server reports
+//     left disconnect to whoever is still there).
+//
+// # Two ways to send
+//
+// Open loop (Rate > 0): message n of the run is scheduled at start + n/Rate,
+// the senders taking turns, and stamped with that scheduled time. A sender
+// sleeps until its next message is due, then writes every message due by now
+// in one write. A stall anywhere, in the server or in the generator, delays
+// messages past their schedule and shows up as latency instead of quietly
+// lowering the rate (no "coordinated omission"). Messages of the window that
+// were never sent by its end are reported as unsent.
+//
+// Flat out (Rate == 0): each message carries a ref, the server acks it, and a
+// sender keeps at most Window messages unacked, filling the window in one
+// write whenever acks come back. Acks alone do not bound the server's
+// outbound queues (it acks once a message is queued to everyone, not once
+// written), so a run-wide gate also holds senders back while the average
+// receiver is more than min(Window×Senders, 256 KiB of frames) messages
+// behind. Latency is measured from the moment of the write. Deliveries per
+// second is the number to read in this mode.
+//
+// # Measuring without a clock exchange
+//
+// Senders and receivers are one process and share its monotonic clock. Every
+// text starts with a 33-byte marker (marker.go): run id, phase, sender,
+// sequence number, scheduled time in ns. A receiver finds it in the raw frame
+// with bytes.Index, never decoding the JSON of a message; only rare frames
+// (error, bye, or anything not written compactly) go through
+// protocol.DecodeServer. Latency = receive time − scheduled time, where the
+// receive time is read once per read syscall (up to readBufSize bytes, many
+// frames).
+//
+// Latencies go into a log-linear Histogram per connection (16 KiB, < 1 %
+// error, any number of samples), merged at the end. Receivers also check
+// that each sender's messages arrive in order and only once (while Clients ×
+// Senders sequence numbers fit in 16 MiB), and that no sender gets its own
+// messages back.
+//
+// # Definitions of the Result
+//
+//   - Sent: messages of the measured window written whole (by scheduled or
+//     write time inside the window).
+//   - Delivered fraction: deliveries of those messages received by the end
+//     of the drain ÷ (Sent × (Connected−1)). 1 means nothing was lost.
+//   - Deliveries per second: deliveries of any message of the run received
+//     inside the window ÷ its length.
+//   - Errors: error frames by code (rate_limited among them), plus the
+//     bench's own counts (dial, join, read, write, out_of_order, echo, ...;
+//     see tally.go). Byes by reason. Disconnects: connections the server
+//     closed before teardown.
+//   - CPU: the bench's own (getrusage) and, given ServerPID, the server's
+//     (utime+stime from /proc/PID/stat, 10 ms resolution) during the window,
+//     also per delivery in the window.
+//
+// # What the server must allow
+//
+// Run the server with its rate limit off (`pynet server -rate 0`): with the
+// default 20 frames/s per connection a benchmark measures the limiter. The
+// bench warns when welcome announces a limit and counts rate_limited errors.
+// For flat-out runs with many clients a larger -max-queue (e.g. 8388608)
+// keeps receivers that fall behind for a moment from being dropped as slow
+// consumers; such drops show as byes slow_consumer and disconnects.
+//
+// # Concurrency
+//
+// One reader goroutine per connection (conn.readLoop) owns its read buffer,
+// histogram and counters and publishes totals through atomics once per read;
+// one goroutine per sender (sender.runRate or runWindow) builds and writes
+// frames. Writes to a socket go through conn.write under conn.wmu (a
+// sender's batches and its reader's pongs). Rare events go to a mutex-guarded
+// tally. Nothing on the per-delivery path allocates or takes a lock. Run's
+// own goroutine sets up, sleeps through the window, drains and tears down;
+// every wait in it is bounded by a deadline or ctx.
+package bench

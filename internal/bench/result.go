@@ -1,0 +1,177 @@
+package bench
+
+import (
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// Result is what a run measured. Rates are per second of the measured
+// window; latencies are in microseconds. encoding/json gives the -json
+// output; WriteText the table.
+type Result struct {
+	Addr        string  `json:"addr"`
+	Clients     int     `json:"clients"` // asked for
+	Senders     int     `json:"senders"` // asked for
+	Size        int     `json:"size"`    // bytes of text per message
+	Rate        float64 `json:"rate"`    // offered messages/s; 0 = flat out
+	Window      int     `json:"window,omitempty"`
+	WarmupS     float64 `json:"warmup_s"`
+	WindowS     float64 `json:"duration_s"` // the measured window as run (shorter if interrupted)
+	Interrupted bool    `json:"interrupted,omitempty"`
+
+	// Connection set-up: from the first dial to the last welcome.
+	Connected    int     `json:"connected"` // joined
+	SetupS       float64 `json:"setup_s"`
+	ConnectsPerS float64 `json:"connects_per_s"`
+	Receivers    int     `json:"receivers_per_message"` // connected - 1
+
+	// Messages of the measured window. Offered is only set for -rate > 0:
+	// the messages scheduled in the window; Unsent of them never went out.
+	Offered  int64   `json:"offered,omitempty"`
+	Unsent   int64   `json:"unsent,omitempty"`
+	Sent     int64   `json:"sent"`
+	SentPerS float64 `json:"sent_per_s"`
+
+	// Deliveries: Expected = Sent × Receivers; Delivered counts those that
+	// arrived by the end of the drain. DeliveriesPerS counts every delivery
+	// received during the window (warmup messages arriving late included).
+	Expected          int64   `json:"expected_deliveries"`
+	Delivered         int64   `json:"delivered"`
+	DeliveredFraction float64 `json:"delivered_fraction"`
+	DeliveriesPerS    float64 `json:"deliveries_per_s"`
+
+	Latency Latency `json:"latency_us"`
+
+	Errors      map[string]int64 `json:"errors"` // error frames by code, and the bench's own (see tally.go)
+	Byes        map[string]int64 `json:"byes"`   // bye frames received, by reason
+	Disconnects int64            `json:"disconnects"`
+
+	// CPU used during the window, and per delivery received in it. The
+	// server's only with ServerPID.
+	ServerCPUS             float64 `json:"server_cpu_s,omitempty"`
+	ServerCPUPerDeliveryUS float64 `json:"server_cpu_us_per_delivery,omitempty"`
+	BenchCPUS              float64 `json:"bench_cpu_s"`
+	BenchCPUPerDeliveryUS  float64 `json:"bench_cpu_us_per_delivery"`
+
+	Notes []string `json:"notes,omitempty"`
+}
+
+// Latency sums up the latency histogram of the measured messages, in
+// microseconds: receive time minus scheduled send time.
+type Latency struct {
+	Count uint64  `json:"count"`
+	Mean  float64 `json:"mean"`
+	P50   float64 `json:"p50"`
+	P90   float64 `json:"p90"`
+	P99   float64 `json:"p99"`
+	P999  float64 `json:"p99_9"`
+	Max   float64 `json:"max"`
+}
+
+func latencyOf(h *Histogram) Latency {
+	us := func(ns int64) float64 { return float64(ns) / 1e3 }
+	return Latency{
+		Count: h.Count(),
+		Mean:  h.Mean() / 1e3,
+		P50:   us(h.Quantile(0.50)),
+		P90:   us(h.Quantile(0.90)),
+		P99:   us(h.Quantile(0.99)),
+		P999:  us(h.Quantile(0.999)),
+		Max:   us(h.Max()),
+	}
+}
+
+// WriteText writes the result as a small aligned table.
+func (r *Result) WriteText(w io.Writer) error {
+	mode := "flat out"
+	if r.Rate > 0 {
+		mode = "offered " + si(r.Rate) + " msg/s"
+	} else if r.Window > 0 {
+		mode += fmt.Sprintf(" (window %d)", r.Window)
+	}
+	fmt.Fprintf(w, "pynet bench %s: %d clients, %d senders, %d-byte text, %s, %s measured after %s warmup\n",
+		r.Addr, r.Clients, r.Senders, r.Size, mode, dur(r.WindowS), dur(r.WarmupS))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	row := func(cells ...string) { fmt.Fprintln(tw, strings.Join(cells, "\t")+"\t") }
+	row("connections", fmt.Sprintf("%d of %d", r.Connected, r.Clients), "in "+dur(r.SetupS), si(r.ConnectsPerS)+"/s")
+	if r.Senders > 0 && r.Receivers > 0 {
+		sent := fmt.Sprint(r.Sent)
+		if r.Offered > 0 {
+			sent += fmt.Sprintf(" of %d offered", r.Offered)
+		}
+		row("messages sent", sent, "", si(r.SentPerS)+"/s")
+		row("deliveries", fmt.Sprint(r.Delivered), fmt.Sprintf("to %d each", r.Receivers), si(r.DeliveriesPerS)+"/s")
+		row("delivered", fmt.Sprintf("%.4f %%", 100*r.DeliveredFraction), fmt.Sprintf("of %d", r.Expected), "")
+		l := r.Latency
+		row("latency", "p50 "+us(l.P50), "p90 "+us(l.P90), "p99 "+us(l.P99))
+		row("", "p99.9 "+us(l.P999), "max "+us(l.Max), "mean "+us(l.Mean))
+	}
+	row("errors", counts(r.Errors), "", "")
+	row("disconnects", fmt.Sprint(r.Disconnects), "byes "+counts(r.Byes), "")
+	if r.ServerCPUS > 0 {
+		row("server CPU", fmt.Sprintf("%.2f s", r.ServerCPUS), fmt.Sprintf("%.3f µs/delivery", r.ServerCPUPerDeliveryUS), "")
+	}
+	if r.BenchCPUS > 0 {
+		row("bench CPU", fmt.Sprintf("%.2f s", r.BenchCPUS), fmt.Sprintf("%.3f µs/delivery", r.BenchCPUPerDeliveryUS), "")
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, n := range r.Notes {
+		fmt.Fprintf(w, "note: %s\n", n)
+	}
+	return nil
+}
+
+// counts formats a map of counters as "a 1, b 2" (sorted), or "none".
+func counts(m map[string]int64) string {
+	if len(m) == 0 {
+		return "none"
+	}
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// si formats a rate with a k/M/G suffix and three significant digits.
+func si(v float64) string {
+	switch {
+	case v >= 1e9:
+		return sig3(v/1e9) + " G"
+	case v >= 1e6:
+		return sig3(v/1e6) + " M"
+	case v >= 1e3:
+		return sig3(v/1e3) + " k"
+	}
+	return sig3(v)
+}
+
+// sig3 formats v with about three significant digits, never in e-notation.
+func sig3(v float64) string {
+	switch {
+	case v < 10:
+		return fmt.Sprintf("%.2f", v)
+	case v < 100:
+		return fmt.Sprintf("%.1f", v)
+	}
+	return fmt.Sprintf("%.0f", v)
+}
+
+// us formats microseconds as µs or ms.
+func us(v float64) string {
+	if v >= 1000 {
+		return sig3(v/1000) + " ms"
+	}
+	return sig3(v) + " µs"
+}
+
+func dur(s float64) string {
+	return time.Duration(s * float64(time.Second)).Round(time.Millisecond).String()
+}
