@@ -5,6 +5,7 @@ import (
 	"context"
 	"log/slog"
 	"net"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -220,6 +221,30 @@ func TestRunSetupOnly(t *testing.T) {
 	}
 	if res.Connected != cfg.Clients || res.ConnectsPerS <= 0 || res.Sent != 0 || len(res.Errors) != 0 {
 		t.Errorf("connected %d at %v/s, sent %d, errors %v", res.Connected, res.ConnectsPerS, res.Sent, res.Errors)
+	}
+	if res.ServerRSSKiB != 0 {
+		t.Errorf("server RSS reported without a server pid: %d", res.ServerRSSKiB)
+	}
+}
+
+// With a server pid and no senders, the bench reads the server's memory
+// once the clients sit idle. The server here is this very process.
+func TestRunSetupOnlyReportsServerMemory(t *testing.T) {
+	addr := startServer(t, nil)
+	cfg := shortConfig(addr)
+	cfg.Senders = 0
+	cfg.ServerPID = os.Getpid()
+	res, err := bench.Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if res.Connected != cfg.Clients || res.ServerRSSKiB <= 0 {
+		t.Fatalf("connected %d, server RSS %d KiB", res.Connected, res.ServerRSSKiB)
+	}
+	var table strings.Builder
+	res.WriteText(&table)
+	if !strings.Contains(table.String(), "server RSS") {
+		t.Errorf("the table lacks the server RSS row:\n%s", table.String())
 	}
 }
 

@@ -43,3 +43,26 @@ func parseProcStat(b []byte) (time.Duration, error) {
 	}
 	return time.Duration(ut+st) * (time.Second / clockTicks), nil
 }
+
+// procRSS returns the resident set size of process pid in KiB, from the
+// VmRSS line of /proc/PID/status.
+func procRSS(pid int) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	return parseVmRSS(b)
+}
+
+func parseVmRSS(b []byte) (int64, error) {
+	for _, line := range bytes.Split(b, []byte("\n")) {
+		if rest, ok := bytes.CutPrefix(line, []byte("VmRSS:")); ok {
+			f := bytes.Fields(rest)
+			if len(f) == 0 {
+				break
+			}
+			return strconv.ParseInt(string(f[0]), 10, 64)
+		}
+	}
+	return 0, errors.New("bench: no VmRSS in /proc status")
+}

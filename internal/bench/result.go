@@ -56,7 +56,13 @@ type Result struct {
 	ServerCPUS             float64 `json:"server_cpu_s,omitempty"`
 	ServerCPUPerDeliveryUS float64 `json:"server_cpu_us_per_delivery,omitempty"`
 	BenchCPUS              float64 `json:"bench_cpu_s"`
-	BenchCPUPerDeliveryUS  float64 `json:"bench_cpu_us_per_delivery"`
+
+	// With ServerPID and no senders: the server's resident memory once the
+	// clients have joined and sat idle for a moment, and its growth per
+	// connection since before the first dial.
+	ServerRSSKiB          int64   `json:"server_rss_kib,omitempty"`
+	ServerRSSKiBPerConn   float64 `json:"server_rss_kib_per_conn,omitempty"`
+	BenchCPUPerDeliveryUS float64 `json:"bench_cpu_us_per_delivery"`
 
 	Notes []string `json:"notes,omitempty"`
 }
@@ -113,6 +119,9 @@ func (r *Result) WriteText(w io.Writer) error {
 	}
 	row("errors", counts(r.Errors), "", "")
 	row("disconnects", fmt.Sprint(r.Disconnects), "byes "+counts(r.Byes), "")
+	if r.ServerRSSKiB > 0 {
+		row("server RSS", fmt.Sprintf("%d KiB", r.ServerRSSKiB), fmt.Sprintf("%.2f KiB/connection", r.ServerRSSKiBPerConn), "idle, joined")
+	}
 	if r.ServerCPUS > 0 {
 		row("server CPU", fmt.Sprintf("%.2f s", r.ServerCPUS), fmt.Sprintf("%.3f µs/delivery", r.ServerCPUPerDeliveryUS), "")
 	}

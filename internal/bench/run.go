@@ -125,7 +125,14 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		progressWG.Go(func() { r.progress(progressDone) })
 	}
 
+	rss0, rssErr := int64(0), error(nil)
+	if cfg.ServerPID > 0 {
+		rss0, rssErr = procRSS(cfg.ServerPID)
+	}
 	conns := r.setup(ctx, &res)
+	if cfg.ServerPID > 0 && cfg.Senders == 0 && rssErr == nil && res.Connected > 0 {
+		r.measureIdleRSS(ctx, rss0, &res)
+	}
 	r.traffic(ctx, conns, &res)
 
 	res.Interrupted = ctx.Err() != nil
@@ -147,6 +154,27 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	r.collect(conns, &res)
 	return res, nil
+}
+
+// idleSettle is how long the idle connections are left alone (the server
+// finishes announcing the joins, the readers drain them) before the
+// server's memory is read.
+const idleSettle = 2 * time.Second
+
+// measureIdleRSS reports how much the server's resident memory grew per
+// joined, idle connection: the cost of holding a connection open.
+func (r *run) measureIdleRSS(ctx context.Context, rss0 int64, res *Result) {
+	select {
+	case <-ctx.Done():
+		return
+	case <-time.After(idleSettle):
+	}
+	rss1, err := procRSS(r.cfg.ServerPID)
+	if err != nil {
+		return
+	}
+	res.ServerRSSKiB = rss1
+	res.ServerRSSKiBPerConn = float64(rss1-rss0) / float64(res.Connected)
 }
 
 // setup dials and joins every client, Parallel at a time, and starts each

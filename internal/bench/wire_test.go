@@ -261,3 +261,13 @@ func TestValidate(t *testing.T) {
 		}
 	}
 }
+
+func TestParseVmRSS(t *testing.T) {
+	status := "Name:\tpynet\nVmPeak:\t  9000 kB\nVmRSS:\t   61234 kB\nThreads:\t7\n"
+	if got, err := parseVmRSS([]byte(status)); err != nil || got != 61234 {
+		t.Errorf("parseVmRSS = %d, %v; want 61234", got, err)
+	}
+	if _, err := parseVmRSS([]byte("Name:\tx\n")); err == nil {
+		t.Error("no VmRSS line: no error")
+	}
+}

@@ -164,6 +164,14 @@ func (q *outQueue) writeLoop() {
 		q.mu.Lock()
 		if len(q.frames) == 0 {
 			q.writing = false
+			// Going idle: give back slices a burst made large, so an idle
+			// connection holds little. While busy, the writer keeps them.
+			if cap(q.frames) > maxSpare {
+				q.frames = nil
+			}
+			if cap(q.spare) > maxSpare {
+				q.spare = nil
+			}
 			if q.final {
 				q.signalDoneLocked()
 			}
@@ -188,9 +196,7 @@ func (q *outQueue) writeLoop() {
 		q.mu.Lock()
 		q.pending -= counted
 		clear(batch)
-		if cap(batch) <= maxSpare { // keep a small slice; let a burst's big one go
-			q.spare = batch[:0]
-		}
+		q.spare = batch[:0]
 		if err != nil {
 			clear(q.frames)
 			q.frames, q.unswapped, q.pending = nil, 0, 0
@@ -208,14 +214,14 @@ func (q *outQueue) writeLoop() {
 	}
 }
 
-// maxSpare is the largest frame slice a queue keeps for reuse between
-// writes: enough for ordinary bursts, small enough that an idle connection
-// does not hold on to what a burst of joins made it grow to.
+// maxSpare is the largest frame slice an idle queue keeps: enough for
+// ordinary bursts, small enough that an idle connection does not hold on to
+// what a burst made it grow to. A busy writer keeps whatever it has.
 const maxSpare = 32
 
 // coalesceLimit is how many bytes of small frames are copied together into
 // one write.
-const coalesceLimit = 16 << 10
+const coalesceLimit = 64 << 10
 
 var writeBufs = sync.Pool{New: func() any { b := make([]byte, 0, coalesceLimit); return &b }}
 
