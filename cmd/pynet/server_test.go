@@ -157,3 +157,24 @@ func TestServerProcessLifecycle(t *testing.T) {
 		t.Fatal("still accepting after exit")
 	}
 }
+
+// The readiness line is printed whatever the log level: scripts wait for it.
+func TestListeningLineAtEveryLogLevel(t *testing.T) {
+	bin := buildPynet(t)
+	for _, level := range []string{"debug", "warn", "error"} {
+		cmd := exec.Command(bin, "server", "-addr", "127.0.0.1:0", "-log-level", level)
+		stderr, err := cmd.StderrPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		line, _ := bufio.NewReader(stderr).ReadString('\n')
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+		if !regexp.MustCompile(`listening on \S+:\d+`).MatchString(line) {
+			t.Errorf("-log-level %s: first line %q", level, line)
+		}
+	}
+}

@@ -100,7 +100,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		case <-done:
 		}
 	}()
-	s.log.Info("listening on "+ln.Addr().String(), "tls", s.cfg.TLS != nil)
+	// Scripts wait for this line (PROTOCOL §9), so it is logged even when
+	// the level hides info: at the lowest level the logger shows.
+	level := slog.LevelInfo
+	for !s.log.Enabled(ctx, level) && level < slog.LevelError {
+		level += 4
+	}
+	s.log.Log(ctx, level, "listening on "+ln.Addr().String(), "tls", s.cfg.TLS != nil)
 	err := s.acceptLoop(ctx, ln)
 	ln.Close()
 	s.shutdown()
