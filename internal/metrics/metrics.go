@@ -217,6 +217,7 @@ func WritePrometheus(b *bytes.Buffer, st *server.Stats, cfg server.Config) {
 	p.vec(family{"pynet_frames_sent_total", "counter", "Frames queued to clients, by type."}, "type", &st.FramesOut)
 	p.one(family{"pynet_received_bytes_total", "counter", "Bytes read from client connections (after TLS decryption)."}, st.BytesIn.Load())
 	p.one(family{"pynet_sent_bytes_total", "counter", "Bytes written to client connections (before TLS encryption)."}, st.BytesOut.Load())
+	p.one(family{"pynet_writes_total", "counter", "Writes to client sockets; frames sent divided by this is how many frames one write carries."}, st.Writes.Load())
 	p.one(family{"pynet_messages_broadcast_total", "counter", "Public messages accepted and broadcast."}, st.Broadcasts.Load())
 	p.one(family{"pynet_deliveries_total", "counter", "Message frames, public and private, queued to recipients."}, st.Deliveries.Load())
 	p.vec(family{"pynet_errors_total", "counter", "Error frames sent, by code."}, "code", &st.Errors)
@@ -253,6 +254,7 @@ func snapshot(st *server.Stats) map[string]any {
 		"frames_sent":          vec(&st.FramesOut),
 		"received_bytes":       st.BytesIn.Load(),
 		"sent_bytes":           st.BytesOut.Load(),
+		"writes":               st.Writes.Load(),
 		"messages_broadcast":   st.Broadcasts.Load(),
 		"deliveries":           st.Deliveries.Load(),
 		"errors":               vec(&st.Errors),

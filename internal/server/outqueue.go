@@ -263,6 +263,7 @@ func (q *outQueue) write(batch [][]byte) error {
 func (q *outQueue) writeOut(b []byte) error {
 	n, err := q.nc.Write(b)
 	q.srv.stats.BytesOut.Add(int64(n))
+	q.srv.stats.Writes.Add(1)
 	if q.trace != nil {
 		q.trace.Write(b, n, err)
 	}

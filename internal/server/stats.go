@@ -15,6 +15,7 @@ type Stats struct {
 	Joined        atomic.Int64 // users joined now
 	BytesIn       atomic.Int64
 	BytesOut      atomic.Int64
+	Writes        atomic.Int64 // socket writes; FramesOut / Writes is how well writes coalesce
 	Broadcasts    atomic.Int64 // public messages accepted
 	Deliveries    atomic.Int64 // message frames (public and private) queued to recipients
 	RateLimited   atomic.Int64 // lines refused by the rate limit
