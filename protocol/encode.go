@@ -68,16 +68,27 @@ func (b *Builder) Time(k string, t time.Time) *Builder {
 
 // Strs adds an array of strings.
 func (b *Builder) Strs(k string, vs []string) *Builder {
+	return b.StrsFunc(k, len(vs), func(i int) string { return vs[i] })
+}
+
+// StrsFunc adds an array of n strings, the i-th given by item(i): a list
+// kept in some other shape is encoded without building a []string first.
+func (b *Builder) StrsFunc(k string, n int, item func(i int) string) *Builder {
 	b.key(k)
-	b.buf = append(b.buf, '[')
-	for i, v := range vs {
-		if i > 0 {
-			b.buf = append(b.buf, ',')
-		}
-		b.buf = AppendString(b.buf, v)
-	}
-	b.buf = append(b.buf, ']')
+	b.buf = AppendStrings(b.buf, n, item)
 	return b
+}
+
+// AppendStrings appends a JSON array of n strings, the i-th given by item(i).
+func AppendStrings(dst []byte, n int, item func(i int) string) []byte {
+	dst = append(dst, '[')
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = AppendString(dst, item(i))
+	}
+	return append(dst, ']')
 }
 
 // Raw adds a member whose value is already-encoded JSON.

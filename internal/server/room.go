@@ -40,6 +40,7 @@ type room struct {
 	// usersJSON is the encoded sorted array of member names, rebuilt lazily
 	// after a change; nil when stale.
 	usersJSON []byte
+	nameBytes int  // sum of the members' name lengths, for sizing lists
 	closing   bool // shutting down: no more left announcements
 }
 
@@ -81,10 +82,11 @@ func (r *room) join(c *conn, name string, f *protocol.Frame) *protocol.Error {
 	r.insertLocked(c)
 	now := time.Now()
 
-	users := r.usersLocked()
-	welcome := make([]byte, 0, 160+len(users)+len(f.Ref)+r.hist.replaySize())
-	b := protocol.NewFrame(welcome, protocol.MsgWelcome).
-		Str("username", name).Raw("users", users).
+	// The user list is written straight into the welcome (no cached copy
+	// to rebuild and throw away at every join of a join storm).
+	welcome := make([]byte, 0, 160+r.namesSize()+len(f.Ref)+r.hist.replaySize())
+	b := protocol.NewFrame(welcome, protocol.MsgWelcome).Str("username", name).
+		StrsFunc("users", len(r.members), r.memberName).
 		Int("protocol", protocol.Version).Str("server", r.server).Raw("limits", r.limits)
 	if f.HasRef {
 		b.Str("ref", f.Ref)
@@ -279,6 +281,7 @@ func (r *room) search(key string) int {
 
 func (r *room) insertLocked(c *conn) {
 	r.byKey[c.key] = c
+	r.nameBytes += len(c.name)
 	i := r.search(c.key)
 	r.members = append(r.members, nil)
 	copy(r.members[i+1:], r.members[i:])
@@ -288,6 +291,7 @@ func (r *room) insertLocked(c *conn) {
 
 func (r *room) deleteLocked(c *conn) {
 	delete(r.byKey, c.key)
+	r.nameBytes -= len(c.name)
 	if i := r.search(c.key); i < len(r.members) && r.members[i] == c {
 		copy(r.members[i:], r.members[i+1:])
 		r.members[len(r.members)-1] = nil
@@ -298,15 +302,13 @@ func (r *room) deleteLocked(c *conn) {
 
 func (r *room) usersLocked() []byte {
 	if r.usersJSON == nil {
-		b := make([]byte, 0, 2+len(r.members)*12)
-		b = append(b, '[')
-		for i, m := range r.members {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = protocol.AppendString(b, m.name)
-		}
-		r.usersJSON = append(b, ']')
+		r.usersJSON = protocol.AppendStrings(make([]byte, 0, 2+r.namesSize()), len(r.members), r.memberName)
 	}
 	return r.usersJSON
 }
+
+// memberName is the i-th member's name, in list order; r.mu must be held.
+func (r *room) memberName(i int) string { return r.members[i].name }
+
+// namesSize is about how many bytes the encoded list of names takes.
+func (r *room) namesSize() int { return r.nameBytes + 3*len(r.members) }
