@@ -49,6 +49,7 @@ type outQueue struct {
 	pending   int       // counted bytes queued or being written
 	unswapped int       // counted bytes in frames, not yet taken by the writer
 	writing   bool      // a writer goroutine is running
+	lazy      bool      // on the lazy flusher's list
 	final     bool      // closeAfter was called or a write failed
 	failed    bool      // a write failed: the peer will not get the rest
 	deadline  time.Time // write deadline in force for the writer
@@ -74,6 +75,16 @@ func newOutQueue(srv *Server, nc net.Conn, trace *wiretrace.Tracer, onFail func(
 // the limit. It returns false, queueing nothing, when the frame would pass
 // the limit; on a final queue it drops the frame and returns true.
 func (q *outQueue) enqueue(frame []byte, counted bool) bool {
+	return q.enqueueFrame(frame, counted, false)
+}
+
+// enqueueLazy queues a frame that may wait up to lazyDelay for its write
+// (membership announcements), so that a burst of them shares one write.
+func (q *outQueue) enqueueLazy(frame []byte) bool {
+	return q.enqueueFrame(frame, true, true)
+}
+
+func (q *outQueue) enqueueFrame(frame []byte, counted, lazy bool) bool {
 	q.mu.Lock()
 	if q.final {
 		q.mu.Unlock()
@@ -91,9 +102,28 @@ func (q *outQueue) enqueue(frame []byte, counted bool) bool {
 		}
 	}
 	q.frames = append(q.frames, frame)
-	q.startWriterLocked()
+	switch {
+	case q.writing:
+	case lazy:
+		if !q.lazy {
+			q.lazy = true
+			q.srv.lazy.add(q)
+		}
+	default:
+		q.startWriterLocked()
+	}
 	q.mu.Unlock()
 	return true
+}
+
+// flushLazy starts the writer for frames that were left waiting.
+func (q *outQueue) flushLazy() {
+	q.mu.Lock()
+	q.lazy = false
+	if len(q.frames) > 0 {
+		q.startWriterLocked()
+	}
+	q.mu.Unlock()
 }
 
 // closeAfter makes the queue final: bye (if not nil) is the last frame, and

@@ -234,11 +234,12 @@ func (r *room) shutdown() {
 func (r *room) fanoutLocked(frame []byte, typ string, skip *conn) int {
 	var slow []*conn
 	n := 0
+	lazy := typ != protocol.MsgMessage // announcements may wait a moment
 	for _, m := range r.members {
 		if m == skip {
 			continue
 		}
-		if m.out.enqueue(frame, true) {
+		if m.out.enqueueFrame(frame, true, lazy) {
 			n++
 		} else {
 			slow = append(slow, m)

@@ -46,6 +46,7 @@ type Server struct {
 	log   *slog.Logger
 	stats *Stats
 	room  *room
+	lazy  *lazyFlusher
 
 	// wg counts reader, writer and refusal goroutines; Serve waits for it.
 	wg sync.WaitGroup
@@ -70,6 +71,7 @@ func New(cfg Config) (*Server, error) {
 		s.log = slog.Default()
 	}
 	s.room = newRoom(&s.cfg, s.stats, s.log)
+	s.lazy = newLazyFlusher()
 	return s, nil
 }
 
@@ -107,6 +109,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		level += 4
 	}
 	s.log.Log(ctx, level, "listening on "+ln.Addr().String(), "tls", s.cfg.TLS != nil)
+	s.wg.Add(1)
+	go func() { defer s.wg.Done(); s.lazy.run() }()
 	err := s.acceptLoop(ctx, ln)
 	ln.Close()
 	s.shutdown()
@@ -230,6 +234,7 @@ func (s *Server) shutdown() {
 	for _, c := range conns {
 		c.stop(protocol.ReasonShutdown)
 	}
+	s.lazy.stop()
 	waited := make(chan struct{})
 	go func() { s.wg.Wait(); close(waited) }()
 	select {
