@@ -43,6 +43,16 @@ var clientTypes = map[string]memberSet{
 	MsgLeave:   0,
 }
 
+// canonicalType maps each client type name to its constant, so a decoded
+// Type needs no string of its own.
+var canonicalType = func() map[string]string {
+	m := make(map[string]string, len(clientTypes))
+	for t := range clientTypes {
+		m[t] = t
+	}
+	return m
+}()
+
 // KnownClientType reports whether t is a client frame type of this version.
 func KnownClientType(t string) bool { _, ok := clientTypes[t]; return ok }
 
@@ -65,8 +75,8 @@ func DecodeClient(line []byte) (f Frame, perr *Error) {
 		return f, newError(CodeBadJSON, "the line is not one valid JSON value")
 	}
 	var typ, ref, username, text, to member
-	isObject := scanObject(line, func(key string, raw []byte) {
-		switch key {
+	isObject := scanObject(line, func(key []byte, raw []byte) {
+		switch string(key) { // compared without allocating
 		case "type":
 			typ.raw = raw
 		case "ref":
@@ -95,34 +105,35 @@ func DecodeClient(line []byte) (f Frame, perr *Error) {
 	if typ.absent() || !typ.isString() {
 		return f, newError(CodeBadFrame, `a frame needs a string member "type"`)
 	}
-	f.Type = unquote(typ.raw)
-	takes, known := clientTypes[f.Type]
+	name := unquoteBytes(typ.raw)
+	takes, known := clientTypes[string(name)]
 	if !known {
-		return f, newError(CodeUnknownType, "unknown frame type "+QuoteForMessage(f.Type))
+		return f, newError(CodeUnknownType, "unknown frame type "+QuoteForMessage(string(name)))
 	}
-	for _, m := range [...]struct {
-		flag memberSet
-		name string
-		v    member
-		dst  *string
-		has  *bool
-	}{
-		{takesUsername, "username", username, &f.Username, &f.HasUsername},
-		{takesTo, "to", to, &f.To, &f.HasTo},
-		{takesText, "text", text, &f.Text, nil},
-	} {
-		if takes&m.flag == 0 || m.v.absent() {
-			continue
+	f.Type = canonicalType[string(name)] // a constant: no allocation
+	if takes&takesUsername != 0 && !username.absent() {
+		if !username.isString() {
+			return f, wrongType("username")
 		}
-		if !m.v.isString() {
-			return f, newError(CodeBadFrame, `member "`+m.name+`" must be a string`)
+		f.Username, f.HasUsername = unquote(username.raw), true
+	}
+	if takes&takesTo != 0 && !to.absent() {
+		if !to.isString() {
+			return f, wrongType("to")
 		}
-		*m.dst = unquote(m.v.raw)
-		if m.has != nil {
-			*m.has = true
+		f.To, f.HasTo = unquote(to.raw), true
+	}
+	if takes&takesText != 0 && !text.absent() {
+		if !text.isString() {
+			return f, wrongType("text")
 		}
+		f.Text = unquote(text.raw)
 	}
 	return f, nil
+}
+
+func wrongType(member string) *Error {
+	return newError(CodeBadFrame, `member "`+member+`" must be a string`)
 }
 
 // scanObject calls fn for each top-level member of the JSON value in b, which
@@ -130,7 +141,7 @@ func DecodeClient(line []byte) (f Frame, perr *Error) {
 // Later duplicates of a key are reported after earlier ones, so the last wins,
 // as with encoding/json. Keys are matched exactly (encoding/json would match
 // "TYPE" to "type"; JSON member names are case-sensitive).
-func scanObject(b []byte, fn func(key string, raw []byte)) bool {
+func scanObject(b []byte, fn func(key []byte, raw []byte)) bool {
 	i := skipSpace(b, 0)
 	if i >= len(b) || b[i] != '{' {
 		return false
@@ -141,7 +152,7 @@ func scanObject(b []byte, fn func(key string, raw []byte)) bool {
 	}
 	for i < len(b) {
 		kEnd := skipString(b, i)
-		key := unquote(b[i:kEnd])
+		key := unquoteBytes(b[i:kEnd])
 		i = skipSpace(b, kEnd)
 		i = skipSpace(b, i+1) // the ':'
 		vEnd := skipValue(b, i)
@@ -208,6 +219,18 @@ func skipValue(b []byte, i int) int {
 		}
 		return i
 	}
+}
+
+// unquoteBytes decodes a valid JSON string literal into bytes. Without
+// escapes it returns the literal's own inner bytes, with no copy.
+func unquoteBytes(raw []byte) []byte {
+	inner := raw[1 : len(raw)-1]
+	for _, c := range inner {
+		if c == '\\' {
+			return []byte(unquote(raw))
+		}
+	}
+	return inner
 }
 
 // unquote decodes a valid JSON string literal. Without escapes it is a plain
