@@ -42,6 +42,10 @@ type room struct {
 	usersJSON []byte
 	nameBytes int  // sum of the members' name lengths, for sizing lists
 	closing   bool // shutting down: no more left announcements
+	// tsMilli and tsJSON cache the last formatted timestamp ("…Z", quoted):
+	// every frame within the same millisecond reuses it.
+	tsMilli int64
+	tsJSON  []byte
 }
 
 func newRoom(cfg *Config, stats *Stats, log *slog.Logger) *room {
@@ -97,7 +101,7 @@ func (r *room) join(c *conn, name string, f *protocol.Frame) *protocol.Error {
 	r.stats.FramesOut.Add(protocol.MsgMessage, int64(r.hist.n))
 	r.stats.Joined.Add(1)
 
-	joined := protocol.NewFrame(nil, protocol.MsgJoined).Str("username", name).Time("ts", now).End()
+	joined := protocol.NewFrame(nil, protocol.MsgJoined).Str("username", name).Raw("ts", r.stampLocked(now)).End()
 	r.fanoutLocked(joined, protocol.MsgJoined, c)
 	return nil
 }
@@ -122,7 +126,7 @@ func (r *room) removeLocked(c *conn, reason string) {
 		return
 	}
 	left := protocol.NewFrame(nil, protocol.MsgLeft).Str("username", c.name).
-		Str("reason", reason).Time("ts", time.Now()).End()
+		Str("reason", reason).Raw("ts", r.stampLocked(time.Now())).End()
 	r.fanoutLocked(left, protocol.MsgLeft, nil)
 }
 
@@ -138,7 +142,7 @@ func (r *room) broadcast(c *conn, text string, f *protocol.Frame) (ok bool) {
 	r.nextID++
 	id, now := r.nextID, time.Now()
 	msg := protocol.NewFrame(make([]byte, 0, 96+len(c.name)+len(text)), protocol.MsgMessage).
-		Int("id", id).Str("from", c.name).Str("text", text).Time("ts", now).End()
+		Int("id", id).Str("from", c.name).Str("text", text).Raw("ts", r.stampLocked(now)).End()
 	r.hist.add(msg)
 	r.stats.Broadcasts.Add(1)
 	n := r.fanoutLocked(msg, protocol.MsgMessage, c)
@@ -167,7 +171,7 @@ func (r *room) private(c *conn, to, text string, f *protocol.Frame) *protocol.Er
 	r.nextID++
 	id, now := r.nextID, time.Now()
 	frame := protocol.NewFrame(make([]byte, 0, 112+len(c.name)+len(dst.name)+len(text)), protocol.MsgPrivate).
-		Int("id", id).Str("from", c.name).Str("to", dst.name).Str("text", text).Time("ts", now).End()
+		Int("id", id).Str("from", c.name).Str("to", dst.name).Str("text", text).Raw("ts", r.stampLocked(now)).End()
 	r.sendLocked(dst, frame, protocol.MsgPrivate)
 	if dst.member {
 		r.stats.Deliveries.Add(1)
@@ -188,7 +192,7 @@ func (r *room) rename(c *conn, name string, f *protocol.Frame) *protocol.Error {
 	}
 	old, key, now := c.name, protocol.FoldName(name), time.Now()
 	renamed := func(withRef bool) []byte {
-		b := protocol.NewFrame(nil, protocol.MsgRenamed).Str("from", old).Str("to", name).Time("ts", now)
+		b := protocol.NewFrame(nil, protocol.MsgRenamed).Str("from", old).Str("to", name).Raw("ts", r.stampLocked(now))
 		if withRef && f.HasRef {
 			b.Str("ref", f.Ref)
 		}
@@ -265,7 +269,7 @@ func (r *room) sendLocked(c *conn, frame []byte, typ string) {
 
 func (r *room) ackLocked(c *conn, ref string, id int64, ts time.Time) {
 	r.sendLocked(c, protocol.NewFrame(make([]byte, 0, 64+len(ref)), protocol.MsgAck).
-		Str("ref", ref).Int("id", id).Time("ts", ts).End(), protocol.MsgAck)
+		Str("ref", ref).Int("id", id).Raw("ts", r.stampLocked(ts)).End(), protocol.MsgAck)
 }
 
 // kickLocked removes a slow consumer: the others hear left slow_consumer, and
@@ -276,6 +280,19 @@ func (r *room) kickLocked(c *conn) {
 	c.stop(protocol.ReasonSlowConsumer)
 }
 
+// stampLocked returns t as a quoted ts value, formatting it only when the
+// millisecond changed (a broadcast storm formats once per millisecond).
+// The bytes are only valid until the next call: callers copy them into a
+// frame at once.
+func (r *room) stampLocked(t time.Time) []byte {
+	if ms := t.UnixMilli(); ms != r.tsMilli || r.tsJSON == nil {
+		r.tsMilli = ms
+		r.tsJSON = append(protocol.AppendTime(append(r.tsJSON[:0], '"'), t), '"')
+	}
+	return r.tsJSON
+}
+
+// search returns where key is, or would be, in the sorted member list.
 func (r *room) search(key string) int {
 	return sort.Search(len(r.members), func(i int) bool { return r.members[i].key >= key })
 }
