@@ -3,7 +3,6 @@ package bench_test
 import (
 	"bytes"
 	"context"
-	"log/slog"
 	"net"
 	"os"
 	"strings"
@@ -13,49 +12,14 @@ import (
 
 	"pynet/internal/bench"
 	"pynet/internal/server"
+	"pynet/internal/servertest"
 )
 
 // startServer runs a real server on 127.0.0.1:0 with the rate limit off
 // (changed by mutate) until the end of the test, and returns its address.
 func startServer(t *testing.T, mutate func(*server.Config)) string {
 	t.Helper()
-	addr, _ := startStoppableServer(t, mutate)
-	return addr
-}
-
-// startStoppableServer is startServer that also returns a function that
-// shuts the server down early.
-func startStoppableServer(t *testing.T, mutate func(*server.Config)) (string, context.CancelFunc) {
-	t.Helper()
-	cfg := server.DefaultConfig()
-	cfg.Rate = 0
-	cfg.Logger = slog.New(slog.DiscardHandler)
-	if mutate != nil {
-		mutate(&cfg)
-	}
-	srv, err := server.New(cfg)
-	if err != nil {
-		t.Fatalf("server.New: %v", err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("listen: %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Serve: %v", err)
-			}
-		case <-time.After(10 * time.Second):
-			t.Errorf("server did not shut down within 10 s")
-		}
-	})
-	return ln.Addr().String(), cancel
+	return servertest.Start(t, mutate).Addr
 }
 
 // shortConfig is a small run against addr. Drain is generous: it ends as
@@ -311,7 +275,8 @@ func (w *onWrite) Write(p []byte) (int, error) {
 // TestRunServerShutsDown checks that a run whose server goes away ends at
 // once, however long its window, and reports why.
 func TestRunServerShutsDown(t *testing.T) {
-	addr, stopServer := startStoppableServer(t, nil)
+	ts := servertest.Start(t, nil)
+	addr, stopServer := ts.Addr, func() { ts.Stop(t) }
 	cfg := shortConfig(addr)
 	cfg.Warmup = 0
 	cfg.Duration = time.Hour

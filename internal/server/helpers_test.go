@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,19 +15,19 @@ import (
 	"time"
 
 	"pynet/internal/server"
+	"pynet/internal/servertest"
 	"pynet/protocol"
 )
 
 // wait is how long a test waits for a frame that must come.
 const wait = 5 * time.Second
 
-// testServer is a real server on 127.0.0.1:0, shut down at the end of the test.
+// testServer is a real server on 127.0.0.1:0, shut down at the end of the
+// test, whose log is kept for failure reports.
 type testServer struct {
 	*server.Server
-	addr   string
-	cancel context.CancelFunc
-	done   chan error
-	logs   *syncBuffer
+	addr string
+	logs *syncBuffer
 }
 
 // syncBuffer collects log output from the server goroutines.
@@ -53,46 +52,19 @@ func (s *syncBuffer) String() string {
 // (most tests send fast), changed by mutate.
 func startServer(t *testing.T, mutate func(*server.Config)) *testServer {
 	t.Helper()
-	cfg := server.DefaultConfig()
-	cfg.Rate = 0
 	logs := &syncBuffer{}
-	cfg.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	if mutate != nil {
-		mutate(&cfg)
-	}
-	srv, err := server.New(cfg)
-	if err != nil {
-		t.Fatalf("server.New: %v", err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("listen: %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	ts := &testServer{Server: srv, addr: ln.Addr().String(), cancel: cancel, done: make(chan error, 1), logs: logs}
-	go func() { ts.done <- srv.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		ts.stop(t)
+	t.Cleanup(func() { // runs after the server has stopped
 		if t.Failed() {
 			t.Logf("server log:\n%s", logs.String())
 		}
 	})
-	return ts
-}
-
-// stop shuts the server down and waits for Serve to return.
-func (ts *testServer) stop(t *testing.T) {
-	t.Helper()
-	ts.cancel()
-	select {
-	case err, ok := <-ts.done:
-		if ok && err != nil {
-			t.Errorf("Serve: %v", err)
+	s := servertest.Start(t, func(c *server.Config) {
+		c.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		if mutate != nil {
+			mutate(c)
 		}
-		close(ts.done)
-	case <-time.After(10 * time.Second):
-		t.Fatalf("server did not shut down within 10 s")
-	}
+	})
+	return &testServer{Server: s.Server, addr: s.Addr, logs: logs}
 }
 
 // client is a raw protocol client for tests.

@@ -5,10 +5,8 @@ package server_test
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net"
 	"regexp"
 	"strconv"
@@ -18,6 +16,7 @@ import (
 	"time"
 
 	"pynet/internal/server"
+	"pynet/internal/servertest"
 )
 
 // opsWait bounds every wait in the ops tests.
@@ -80,43 +79,14 @@ type opsServer struct {
 
 func startOpsServer(t *testing.T, mutate func(*server.Config)) *opsServer {
 	t.Helper()
-	cfg := server.DefaultConfig()
-	cfg.Rate = 0
-	cfg.Logger = slog.New(slog.DiscardHandler)
 	trace := newOpsLines()
-	cfg.Trace = trace.add
-	if mutate != nil {
-		mutate(&cfg)
-	}
-	srv, err := server.New(cfg)
-	if err != nil {
-		t.Fatalf("server.New: %v", err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("listen: %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := srv.Serve(ctx, ln); err != nil {
-			t.Errorf("Serve: %v", err)
+	ts := servertest.Start(t, func(c *server.Config) {
+		c.Trace = trace.add
+		if mutate != nil {
+			mutate(c)
 		}
-	}()
-	var once sync.Once
-	stop := func() {
-		once.Do(func() {
-			cancel()
-			select {
-			case <-done:
-			case <-time.After(10 * time.Second):
-				t.Errorf("Serve did not return within 10 s of cancel")
-			}
-		})
-	}
-	t.Cleanup(stop)
-	return &opsServer{srv: srv, addr: ln.Addr().String(), trace: trace, stop: stop}
+	})
+	return &opsServer{srv: ts.Server, addr: ts.Addr, trace: trace, stop: func() { ts.Stop(t) }}
 }
 
 // opsPeer is a protocol client on a connection (TCP or TLS).
