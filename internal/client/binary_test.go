@@ -4,7 +4,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"sync"
 	"testing"
 )
@@ -37,7 +36,7 @@ func pynetBinary(t *testing.T) string {
 		}
 		goTool, err := exec.LookPath("go")
 		if err != nil {
-			goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
+			goTool = "/usr/local/go/bin/go" // where the Go image installs it
 		}
 		built.path = filepath.Join(built.dir, "pynet")
 		args := []string{"build", "-o", built.path}

@@ -78,12 +78,9 @@ func (q *outQueue) enqueue(frame []byte, counted bool) bool {
 	return q.enqueueFrame(frame, counted, false)
 }
 
-// enqueueLazy queues a frame that may wait up to lazyDelay for its write
-// (membership announcements), so that a burst of them shares one write.
-func (q *outQueue) enqueueLazy(frame []byte) bool {
-	return q.enqueueFrame(frame, true, true)
-}
-
+// enqueueFrame is enqueue with one more choice: a lazy frame (a membership
+// announcement) may wait up to lazyDelay for its write, so that a burst of
+// them shares one write.
 func (q *outQueue) enqueueFrame(frame []byte, counted, lazy bool) bool {
 	q.mu.Lock()
 	if q.final {
