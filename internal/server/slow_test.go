@@ -159,3 +159,28 @@ func TestUnreadRepliesMakeASlowConsumer(t *testing.T) {
 	}
 	c.expectClosed()
 }
+
+// A joiner's welcome and history replay do not count against the queue
+// limit: a history far larger than -max-queue never locks joiners out.
+func TestHistoryIsExemptFromQueueLimit(t *testing.T) {
+	ts := startServer(t, func(c *server.Config) { c.MaxQueue = 16 << 10; c.History = 50 })
+	a := ts.join(t, "a")
+	text := strings.Repeat("h", 4000)
+	for i := 0; i < 50; i++ {
+		a.send(`{"type":"message","text":"%d %s","ref":"r"}`, i, text)
+		a.expect("ack") // 50 × 4 KB = 200 KB of history, 12 × the queue limit
+	}
+	b := ts.dial(t)
+	b.name = "b"
+	b.send(`{"type":"join","username":"b"}`)
+	b.expect("welcome")
+	for i := 0; i < 50; i++ {
+		if m := b.expect("message"); !m.History || !strings.HasPrefix(m.Text, fmt.Sprintf("%d ", i)) {
+			t.Fatalf("replay %d: %.20q history=%v", i, m.Text, m.History)
+		}
+	}
+	a.send(`{"type":"message","text":"live"}`)
+	if m := b.expect("message"); m.History || m.Text != "live" {
+		t.Fatalf("after the replay: %+v", m)
+	}
+}
