@@ -9,8 +9,8 @@ import (
 // handler runs one client frame type on the connection's reader goroutine.
 // It returns a close reason to end the connection, or "".
 type handler struct {
-	beforeJoin bool // allowed before a successful join
-	run        func(c *conn, f *protocol.Frame, now time.Time) string
+	beforeJoin bool                                                  // allowed before a successful join
+	run        func(c *conn, f protocol.Frame, now time.Time) string // f by value: it stays on the stack
 }
 
 // handlers is the dispatch table: every client frame type of PROTOCOL §3.
@@ -22,7 +22,7 @@ var handlers = map[string]handler{
 	protocol.MsgUsers:   {false, (*conn).handleUsers},
 	protocol.MsgNick:    {false, (*conn).handleNick},
 	protocol.MsgPing:    {true, (*conn).handlePing},
-	protocol.MsgPong:    {true, func(*conn, *protocol.Frame, time.Time) string { return "" }},
+	protocol.MsgPong:    {true, func(*conn, protocol.Frame, time.Time) string { return "" }},
 	protocol.MsgLeave:   {true, (*conn).handleLeave},
 }
 
@@ -59,20 +59,20 @@ func (c *conn) handle(line []byte, now time.Time) string {
 		c.sendError(&f, &protocol.Error{Code: protocol.CodeJoinRequired, Message: "join first: send {\"type\":\"join\",\"username\":\"NAME\"}"})
 		return ""
 	}
-	return h.run(c, &f, now)
+	return h.run(c, f, now)
 }
 
-func (c *conn) handleJoin(f *protocol.Frame, now time.Time) string {
+func (c *conn) handleJoin(f protocol.Frame, now time.Time) string {
 	if c.joined {
-		c.sendError(f, &protocol.Error{Code: protocol.CodeAlreadyJoined, Message: "this connection has already joined"})
+		c.sendError(&f, &protocol.Error{Code: protocol.CodeAlreadyJoined, Message: "this connection has already joined"})
 		return ""
 	}
 	if e := protocol.CheckUsername(f.Username); e != nil {
-		c.sendError(f, e)
+		c.sendError(&f, e)
 		return ""
 	}
-	if e := c.srv.room.join(c, f.Username, f); e != nil {
-		c.sendError(f, e)
+	if e := c.srv.room.join(c, f.Username, &f); e != nil {
+		c.sendError(&f, e)
 		return ""
 	}
 	c.joined = true
@@ -81,28 +81,28 @@ func (c *conn) handleJoin(f *protocol.Frame, now time.Time) string {
 	return ""
 }
 
-func (c *conn) handleMessage(f *protocol.Frame, now time.Time) string {
+func (c *conn) handleMessage(f protocol.Frame, now time.Time) string {
 	text, e := protocol.CheckText(f.Text)
 	if e != nil {
-		c.sendError(f, e)
+		c.sendError(&f, e)
 		return ""
 	}
-	c.srv.room.broadcast(c, text, f)
+	c.srv.room.broadcast(c, text, &f)
 	return ""
 }
 
-func (c *conn) handlePrivate(f *protocol.Frame, now time.Time) string {
+func (c *conn) handlePrivate(f protocol.Frame, now time.Time) string {
 	text, e := protocol.CheckText(f.Text)
 	if e == nil {
-		e = c.srv.room.private(c, f.To, text, f)
+		e = c.srv.room.private(c, f.To, text, &f)
 	}
 	if e != nil {
-		c.sendError(f, e)
+		c.sendError(&f, e)
 	}
 	return ""
 }
 
-func (c *conn) handleUsers(f *protocol.Frame, now time.Time) string {
+func (c *conn) handleUsers(f protocol.Frame, now time.Time) string {
 	users := c.srv.room.users()
 	b := protocol.NewFrame(make([]byte, 0, 32+len(users)+len(f.Ref)), protocol.MsgUsers).Raw("users", users)
 	if f.HasRef {
@@ -112,18 +112,18 @@ func (c *conn) handleUsers(f *protocol.Frame, now time.Time) string {
 	return ""
 }
 
-func (c *conn) handleNick(f *protocol.Frame, now time.Time) string {
+func (c *conn) handleNick(f protocol.Frame, now time.Time) string {
 	e := protocol.CheckUsername(f.Username)
 	if e == nil {
-		e = c.srv.room.rename(c, f.Username, f)
+		e = c.srv.room.rename(c, f.Username, &f)
 	}
 	if e != nil {
-		c.sendError(f, e)
+		c.sendError(&f, e)
 	}
 	return ""
 }
 
-func (c *conn) handlePing(f *protocol.Frame, now time.Time) string {
+func (c *conn) handlePing(f protocol.Frame, now time.Time) string {
 	b := protocol.NewFrame(nil, protocol.MsgPong)
 	if f.HasRef {
 		b.Str("ref", f.Ref)
@@ -133,7 +133,7 @@ func (c *conn) handlePing(f *protocol.Frame, now time.Time) string {
 }
 
 // handleLeave ends the connection; nothing after leave is handled.
-func (c *conn) handleLeave(f *protocol.Frame, now time.Time) string {
-	c.byeRef = f
+func (c *conn) handleLeave(f protocol.Frame, now time.Time) string {
+	c.byeRef = &f // only leave's frame is kept (for the bye's ref)
 	return protocol.ReasonQuit
 }

@@ -34,7 +34,7 @@ func (l *lockedBuffer) String() string {
 // stack is logged and everyone else carries on.
 func TestPanicClosesOnlyThatConnection(t *testing.T) {
 	orig := handlers[protocol.MsgUsers]
-	handlers[protocol.MsgUsers] = handler{false, func(c *conn, f *protocol.Frame, now time.Time) string {
+	handlers[protocol.MsgUsers] = handler{false, func(c *conn, f protocol.Frame, now time.Time) string {
 		if f.Ref == "boom" {
 			panic("test panic")
 		}
