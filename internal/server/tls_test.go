@@ -16,7 +16,7 @@ import (
 
 // startTLSServer starts a server with a fresh self-signed certificate for
 // 127.0.0.1 and returns it with a client configuration that trusts it.
-func startTLSServer(t *testing.T) (*opsServer, *tls.Config) {
+func startTLSServer(t *testing.T, mutate ...func(*server.Config)) (*opsServer, *tls.Config) {
 	t.Helper()
 	pair, err := certgen.Generate([]string{"127.0.0.1"}, time.Hour, time.Now())
 	if err != nil {
@@ -29,6 +29,9 @@ func startTLSServer(t *testing.T) (*opsServer, *tls.Config) {
 	s := startOpsServer(t, func(c *server.Config) {
 		c.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 		c.Trace = nil
+		for _, m := range mutate {
+			m(c)
+		}
 	})
 	return s, &tls.Config{RootCAs: pair.CertPool(), ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}
 }
@@ -138,4 +141,28 @@ func TestTLSRefusesOldVersionsAndUntrustedClients(t *testing.T) {
 	// The server is none the worse.
 	p := dialTLSPeer(t, s.addr, "dave", clientCfg)
 	p.join()
+}
+
+// The server's timers are read deadlines; over TLS a read that times out
+// must leave the connection usable (crypto/tls keeps a timed-out read
+// retryable), so pings go out and chat goes on.
+func TestTLSSurvivesReadDeadlines(t *testing.T) {
+	s, clientCfg := startTLSServer(t, func(c *server.Config) { c.PingInterval = 50 * time.Millisecond })
+	alice := dialTLSPeer(t, s.addr, "alice", clientCfg)
+	alice.join()
+	for i := 0; i < 3; i++ { // three silences, three deadlines, three pings
+		alice.expect("ping")
+		alice.write(`{"type":"pong"}` + "\n")
+	}
+	alice.write(`{"type":"message","text":"still here","ref":"m"}` + "\n")
+	for {
+		f, raw := alice.next()
+		if f["type"] == "ping" {
+			continue
+		}
+		if f["type"] != "ack" || f["ref"] != "m" {
+			t.Fatalf("got %s, want the ack", raw)
+		}
+		break
+	}
 }
