@@ -3,7 +3,6 @@ package metrics
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,6 +17,7 @@ import (
 	"time"
 
 	"pynet/internal/server"
+	"pynet/internal/servertest"
 )
 
 // wait bounds every wait for a reply in these tests.
@@ -200,31 +200,11 @@ func zeroExcept(t *testing.T, got map[string]float64, family string, nonzero map
 }
 
 func TestMetricsAfterTraffic(t *testing.T) {
-	cfg := server.DefaultConfig()
-	cfg.Logger = slog.New(slog.DiscardHandler)
-	cfg.MaxClients = 2
-	cfg.Rate, cfg.Burst = 0.001, 6 // 6 lines each, then one token per 1000 s
-	srv, err := server.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var serveErr error
-	served := make(chan struct{})
-	go func() { serveErr = srv.Serve(ctx, ln); close(served) }()
-	defer func() {
-		cancel()
-		select {
-		case <-served:
-		case <-time.After(10 * time.Second):
-			t.Error("Serve did not return after cancel")
-		}
-	}()
+	ts := servertest.Start(t, func(c *server.Config) {
+		c.MaxClients = 2
+		c.Rate, c.Burst = 0.001, 6 // 6 lines each, then one token per 1000 s
+	})
+	srv, cfg := ts.Server, ts.Config()
 
 	ms, err := Start("127.0.0.1:0", srv, slog.New(slog.DiscardHandler))
 	if err != nil {
@@ -234,7 +214,7 @@ func TestMetricsAfterTraffic(t *testing.T) {
 	if !strings.HasPrefix(ms.URL(), "http://127.0.0.1:") || !strings.HasSuffix(ms.URL(), "/metrics") {
 		t.Errorf("URL() = %q", ms.URL())
 	}
-	addr := ln.Addr().String()
+	addr := ts.Addr
 
 	alice := dialPeer(t, addr, "alice")
 	alice.send(`{"type":"join","username":"alice"}`)
@@ -339,19 +319,11 @@ func TestMetricsAfterTraffic(t *testing.T) {
 	alice.expect("bye")
 	alice.expectEOF() // the server counts the close before it closes the socket
 	bob.expect("left")
-	cancel()
+	ts.Stop(t) // returns once every connection is closed; bob's bye is waiting in his socket
 	if f := bob.expect("bye"); f["reason"] != "shutdown" {
 		t.Fatalf("bob: got %v, want bye shutdown", f)
 	}
 	bob.expectEOF()
-	select {
-	case <-served:
-		if serveErr != nil {
-			t.Fatalf("Serve: %v", serveErr)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("Serve did not return after cancel")
-	}
 	body, _ = get(t, ms.URL())
 	got = parseExposition(t, body)
 	want = map[string]float64{

@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"context"
 	"net"
 	"runtime"
 	"strings"
@@ -9,6 +8,7 @@ import (
 	"time"
 
 	"pynet/internal/server"
+	"pynet/internal/servertest"
 	"pynet/protocol"
 )
 
@@ -185,21 +185,8 @@ func TestLeaveBeforeJoinAndNothingAfterLeave(t *testing.T) {
 // goroutine is left behind.
 func TestShutdown(t *testing.T) {
 	before := runtime.NumGoroutine()
-	cfg := server.DefaultConfig()
-	cfg.ShutdownGrace = 300 * time.Millisecond
-	cfg.Rate = 0
-	srv, err := server.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
-	ts := &testServer{Server: srv, addr: ln.Addr().String()}
+	srv := servertest.Start(t, func(c *server.Config) { c.ShutdownGrace = 300 * time.Millisecond })
+	ts := &testServer{Server: srv.Server, addr: srv.Addr}
 
 	joined, idle := ts.join(t, "a"), ts.dial(t)
 	// A frozen reader with a full socket: shutdown must not wait for it.
@@ -211,7 +198,8 @@ func TestShutdown(t *testing.T) {
 		joined.sync()
 	}
 	idle.sync()
-	cancel()
+	stopped := make(chan struct{})
+	go func() { srv.Stop(t); close(stopped) }()
 	for _, c := range []*client{joined, idle} {
 		var last string
 		for _, f := range c.expectClosed() {
@@ -222,10 +210,7 @@ func TestShutdown(t *testing.T) {
 		}
 	}
 	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatal(err)
-		}
+	case <-stopped:
 	case <-time.After(5 * time.Second):
 		t.Fatal("Serve did not return within 5 s")
 	}
