@@ -70,6 +70,9 @@ const (
 type Error struct {
 	Code    string
 	Message string
+	// RetryAfterMS, for rate_limited, is the frame's retry_after_ms: how
+	// long until the next frame would be accepted.
+	RetryAfterMS int64
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }

@@ -320,18 +320,26 @@ func (c *conn) closeSocket() {
 		c.nc.Close()
 		return
 	}
-	if err := c.nc.CloseWrite(); err == nil {
+	if c.nc.CloseWrite() == nil {
 		c.nc.SetReadDeadline(time.Now().Add(lingerTime))
-		var buf [512]byte
-		for n := 0; n < lingerBytes; {
-			m, err := c.nc.Read(buf[:])
-			n += m
-			if err != nil {
-				break
-			}
-		}
+		discardInput(c.nc)
 	}
 	c.nc.Close()
+}
+
+// discardInput reads and throws away what the peer still sends, until it
+// closes its side, the read deadline passes, or lingerBytes have been read.
+// Our side is already shut down for writing: this is the linger that keeps
+// a close from turning into a RST while input is unread.
+func discardInput(nc net.Conn) {
+	var buf [512]byte
+	for n := 0; n < lingerBytes; {
+		m, err := nc.Read(buf[:])
+		n += m
+		if err != nil {
+			return
+		}
+	}
 }
 
 // send queues a direct reply; a full queue makes c a slow consumer.
@@ -349,6 +357,9 @@ func (c *conn) send(frame []byte, typ string) {
 func (c *conn) sendError(f *protocol.Frame, e *protocol.Error) {
 	c.srv.stats.Errors.Add(e.Code, 1)
 	b := protocol.NewFrame(nil, protocol.MsgError).Str("code", e.Code).Str("message", e.Message)
+	if e.Code == protocol.CodeRateLimited {
+		b.Int("retry_after_ms", e.RetryAfterMS)
+	}
 	if f != nil && f.HasRef {
 		b.Str("ref", f.Ref)
 	}

@@ -36,15 +36,10 @@ func (c *conn) handle(line []byte, now time.Time) string {
 	}
 	if c.bucket != nil {
 		if ok, wait := c.bucket.take(now); !ok {
+			ms := wait.Milliseconds()
 			c.srv.stats.RateLimited.Add(1)
-			c.srv.stats.Errors.Add(protocol.CodeRateLimited, 1)
-			b := protocol.NewFrame(nil, protocol.MsgError).Str("code", protocol.CodeRateLimited).
-				Str("message", "too many frames; wait "+itoa(int(wait.Milliseconds()))+" ms").
-				Int("retry_after_ms", wait.Milliseconds())
-			if f.HasRef {
-				b.Str("ref", f.Ref)
-			}
-			c.send(b.End(), protocol.MsgError)
+			c.sendError(&f, &protocol.Error{Code: protocol.CodeRateLimited,
+				Message: "too many frames; wait " + itoa(int(ms)) + " ms", RetryAfterMS: ms})
 			return ""
 		}
 	}

@@ -131,13 +131,13 @@ func (r *room) removeLocked(c *conn, reason string) {
 }
 
 // broadcast sends a public message from c to every other member, and the
-// ack to c when the frame had a ref. It returns false if c is no longer a
+// ack to c when the frame had a ref. It does nothing if c is no longer a
 // member (it was cut off while its reader was handling the frame).
-func (r *room) broadcast(c *conn, text string, f *protocol.Frame) (ok bool) {
+func (r *room) broadcast(c *conn, text string, f *protocol.Frame) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if !c.member {
-		return false
+		return
 	}
 	r.nextID++
 	id, now := r.nextID, time.Now()
@@ -150,7 +150,6 @@ func (r *room) broadcast(c *conn, text string, f *protocol.Frame) (ok bool) {
 	if f.HasRef {
 		r.ackLocked(c, f.Ref, id, now)
 	}
-	return true
 }
 
 // private delivers a direct message from c to the member called to.

@@ -205,14 +205,7 @@ func (s *Server) refuse(nc net.Conn) {
 		c.SetDeadline(time.Now().Add(time.Second))
 		s.stats.FramesOut.Add(protocol.MsgBye, 1)
 		if _, err := c.Write(protocol.NewFrame(nil, protocol.MsgBye).Str("reason", protocol.ReasonServerFull).End()); err == nil && c.CloseWrite() == nil {
-			var buf [512]byte
-			for n := 0; n < lingerBytes; {
-				m, err := c.Read(buf[:])
-				n += m
-				if err != nil {
-					break
-				}
-			}
+			discardInput(c) // within the one-second deadline set above
 		}
 		c.Close()
 	}()
