@@ -26,7 +26,7 @@ func TestExampleSessionFromSection8(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"type":"welcome","username":"alice","users":["alice","bob"],"protocol":1,"server":"pynet/1.0.0","limits":{"max_frame":65536,"max_text":4096,"rate":0,"burst":0}}`
+	want := `{"type":"welcome","username":"alice","users":["alice","bob"],"protocol":1,"server":"pynet/2.0.0","limits":{"max_frame":65536,"max_text":4096,"rate":0,"burst":0},"account":false}`
 	if string(line) != want {
 		t.Fatalf("welcome\n got %s\nwant %s", line, want)
 	}

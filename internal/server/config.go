@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"net/netip"
 	"time"
 
+	"pynet/internal/auth"
+	"pynet/internal/store"
 	"pynet/protocol"
 )
 
@@ -30,6 +33,37 @@ type Config struct {
 	// ShutdownGrace is how long shutdown waits for bye frames to be written
 	// before closing connections regardless. Keep it well under 5 s.
 	ShutdownGrace time.Duration
+
+	// Version 2 (PROTOCOL §5).
+	ReplayMax     int           // most messages in one replay from a position (1 to 100,000)
+	ResumeGrace   time.Duration // how long a dropped v2 session is held; 0 = no holds
+	MaxRooms      int           // rooms per user, lobby included
+	MaxRoomsTotal int           // rooms with members on the server
+	PresenceLimit int           // over this many members a room has no announcements or lists; 0 = none anywhere
+	MaxPerIP      int           // connections and held sessions per address (IPv6: per /64); 0 = no limit
+	// IPLimitExempt are the addresses MaxPerIP does not apply to; nil
+	// means the default, 127.0.0.1 and ::1.
+	IPLimitExempt []netip.Prefix
+	// InsecureAuth allows passwords and account tokens over plain TCP
+	// from addresses other than 127.0.0.1 and ::1.
+	InsecureAuth bool
+	// LineTimeout closes a connection whose current line has been pending
+	// this long since its first byte; 0 = never.
+	LineTimeout time.Duration
+	// RenameBurst and RenameEvery are the rename limit: a burst, then one
+	// more per RenameEvery.
+	RenameBurst int
+	RenameEvery time.Duration
+
+	// Store, when set, is the durable backend (-data): every message is
+	// committed to it before anyone sees it, and accounts and sessions
+	// live in it. nil: memory only.
+	Store store.Store
+	// Hasher hashes and checks account passwords. nil: accounts are off
+	// (register and password logins are refused with auth_failed).
+	Hasher auth.Hasher
+	// HashConcurrency bounds password hashes running at once (0: 2).
+	HashConcurrency int
 
 	TLS    *tls.Config  // when set, connections speak TLS
 	Logger *slog.Logger // nil: slog.Default()
@@ -54,7 +88,16 @@ func DefaultConfig() Config {
 		MaxQueue:      1 << 20,
 		WriteTimeout:  10 * time.Second,
 		ShutdownGrace: 2 * time.Second,
-		Version:       "1.0.0",
+		ReplayMax:     1000,
+		ResumeGrace:   60 * time.Second,
+		MaxRooms:      100,
+		MaxRoomsTotal: 10000,
+		PresenceLimit: 1000,
+		MaxPerIP:      64,
+		LineTimeout:   30 * time.Second,
+		RenameBurst:   5,
+		RenameEvery:   10 * time.Second,
+		Version:       "2.0.0",
 	}
 }
 
@@ -77,9 +120,36 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("max-queue must be at least 1 byte, got %d", c.MaxQueue)
 	case c.WriteTimeout <= 0 || c.ShutdownGrace <= 0:
 		return errors.New("write timeout and shutdown grace must be positive")
+	case c.ReplayMax < 1 || c.ReplayMax > 100000:
+		return fmt.Errorf("replay-max must be from 1 to 100000, got %d", c.ReplayMax)
+	case c.ResumeGrace < 0 || c.LineTimeout < 0:
+		return errors.New("durations must be 0 (off) or more")
+	case c.MaxRooms < 1:
+		return fmt.Errorf("max-rooms must be at least 1, got %d", c.MaxRooms)
+	case c.MaxRoomsTotal < 1:
+		return errors.New("the server's room limit must be at least 1")
+	case c.PresenceLimit < 0 || c.PresenceLimit > 1500:
+		return fmt.Errorf("presence-limit must be from 0 (off) to 1500, got %d", c.PresenceLimit)
+	case c.MaxPerIP < 0:
+		return errors.New("max-per-ip must be 0 (no limit) or more")
+	case c.RenameBurst < 0 || c.RenameEvery < 0:
+		return errors.New("the rename limit must be 0 (off) or more")
 	}
 	return nil
 }
 
 // rateLimited reports whether the rate limit is on.
 func (c *Config) rateLimited() bool { return c.Rate > 0 && c.Burst > 0 }
+
+// ipExempt reports whether addr is exempt from MaxPerIP.
+func (c *Config) ipExempt(addr netip.Addr) bool {
+	if c.IPLimitExempt == nil {
+		return addr == netip.IPv6Loopback() || addr == netip.AddrFrom4([4]byte{127, 0, 0, 1})
+	}
+	for _, p := range c.IPLimitExempt {
+		if p.Contains(addr) {
+			return true
+		}
+	}
+	return false
+}

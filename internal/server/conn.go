@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"runtime/debug"
 	"sync"
@@ -25,10 +26,16 @@ type conn struct {
 	// trace reports reads, frames and writes; nil unless Config.Trace is set.
 	trace *wiretrace.Tracer
 
-	// Guarded by srv.room.mu: the room owns membership.
-	name   string
-	key    string // protocol.FoldName(name)
-	member bool
+	ip   ipKey      // what max_per_ip counts by
+	peer netip.Addr // the exact remote address (insecure_auth)
+	// overLimit: let in only because held sessions take some of the
+	// places; its join must resume one of them or be refused (§5.4).
+	overLimit bool
+
+	// sess is the session this connection is attached to, set by the hub
+	// (under hub.mu) on join, and read by the reader goroutine. Whether it
+	// is still attached is s.conn == c, under hub.mu.
+	sess *session
 
 	stopMu sync.Mutex // protects reason
 	reason string     // why the connection ends; set once, by stop
@@ -37,6 +44,7 @@ type conn struct {
 	lr        *protocol.LineReader
 	bucket    *tokenBucket // nil when the rate limit is off
 	joined    bool
+	v2        bool // joined with protocol 2
 	lastHeard time.Time // last complete non-blank line
 	nextPing  time.Time // when to ping if still silent
 	joinBy    time.Time // join deadline; zero when off or joined
@@ -52,6 +60,8 @@ func newConn(s *Server, nc netConn, num uint64, now time.Time) *conn {
 		num:       num,
 		lastHeard: now,
 		rearm:     true,
+		ip:        ipKeyOf(nc.RemoteAddr()),
+		peer:      peerAddr(nc.RemoteAddr()),
 	}
 	var in io.Reader = nc
 	if s.cfg.Trace != nil {
@@ -93,7 +103,7 @@ func (c *conn) finish(why string, err error) {
 	defer c.srv.release(c)
 	c.stop(why)
 	reason := c.stopped()
-	c.srv.room.leave(c, reason)
+	c.srv.hub.detach(c, reason)
 	c.srv.stats.Closed.Add(reason, 1)
 	if err != nil && reason == protocol.ReasonDisconnect {
 		c.logger().Info("closed", "reason", reason, "err", err) // e.g. a failed TLS handshake
@@ -262,6 +272,10 @@ func (c *conn) stop(reason string) {
 		grace, drop = slowConsumerGrace, true
 	case protocol.ReasonShutdown:
 		grace = cfg.ShutdownGrace
+	case protocol.ReasonReplaced:
+		// Another connection took the session over: drop what is queued
+		// (it belongs to the session's new connection now) and say so.
+		drop = true
 	case protocol.ReasonQuit:
 		ref = c.byeRef
 	}
@@ -349,7 +363,7 @@ func (c *conn) send(frame []byte, typ string) {
 	} else {
 		// The reader notices at its next step and leaves the room.
 		c.logger().Warn("slow consumer", "max_queue", c.srv.cfg.MaxQueue)
-		c.stop(protocol.ReasonSlowConsumer)
+		c.srv.hub.cutOff(c)
 	}
 }
 

@@ -23,11 +23,11 @@ func TestFanoutAllocationsDoNotGrowWithRecipients(t *testing.T) {
 		// Warm up: each queue alternates between two frame slices (one
 		// filling, one being written), so it takes two rounds to make both.
 		for i := 0; i < 3; i++ {
-			s.room.broadcast(sender, text, f)
+			s.hub.publish(sender, protocol.Lobby, text, false, f)
 			s.wg.Wait()
 		}
 		allocs[n] = testing.AllocsPerRun(200, func() {
-			s.room.broadcast(sender, text, f)
+			s.hub.publish(sender, protocol.Lobby, text, false, f)
 			s.wg.Wait() // let every writer finish, so each run starts alike
 		})
 	}

@@ -40,8 +40,8 @@ func roomWith(tb testing.TB, n int) (*Server, *conn) {
 	var first *conn
 	for i := 0; i < n; i++ {
 		c := newConn(s, discardConn{}, uint64(i+1), time.Now())
-		if e := s.room.join(c, fmt.Sprintf("user%05d", i), &protocol.Frame{}); e != nil {
-			tb.Fatal(e)
+		if res := s.hub.join(c, &joinReq{name: fmt.Sprintf("user%05d", i)}); res.err != nil || res.close != "" {
+			tb.Fatal(res)
 		}
 		if first == nil {
 			first = c
@@ -62,7 +62,7 @@ func BenchmarkFanout(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				s.room.broadcast(sender, text, f)
+				s.hub.publish(sender, protocol.Lobby, text, false, f)
 			}
 			b.StopTimer()
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*(n-1)), "ns/delivery")

@@ -54,7 +54,7 @@ func TestPingAfterSilenceThenIdleTimeout(t *testing.T) {
 	quiet.expectClosed()
 	select {
 	case l := <-watcher.lines:
-		if !strings.Contains(l, `"username":"quiet","reason":"timeout"`) {
+		if !strings.Contains(l, `"username":"quiet","room":"lobby","reason":"timeout"`) {
 			t.Fatalf("watcher saw %s", l)
 		}
 	case <-time.After(wait):
@@ -185,7 +185,10 @@ func TestLeaveBeforeJoinAndNothingAfterLeave(t *testing.T) {
 // goroutine is left behind.
 func TestShutdown(t *testing.T) {
 	before := runtime.NumGoroutine()
-	srv := servertest.Start(t, func(c *server.Config) { c.ShutdownGrace = 300 * time.Millisecond })
+	srv := servertest.Start(t, func(c *server.Config) {
+		c.ShutdownGrace = 300 * time.Millisecond
+		c.MaxQueue = 16 << 20 // the frozen reader must still be there at shutdown, however much the kernel buffers
+	})
 	ts := &testServer{Server: srv.Server, addr: srv.Addr}
 
 	joined, idle := ts.join(t, "a"), ts.dial(t)

@@ -44,8 +44,8 @@ type outQueue struct {
 	startFn func()
 
 	mu        sync.Mutex // protects the fields below
-	frames    [][]byte
-	spare     [][]byte  // the slice the writer gave back, reused for frames
+	frames    []outItem
+	spare     []outItem // the slice the writer gave back, reused for frames
 	pending   int       // counted bytes queued or being written
 	unswapped int       // counted bytes in frames, not yet taken by the writer
 	writing   bool      // a writer goroutine is running
@@ -69,6 +69,26 @@ func newOutQueue(srv *Server, nc net.Conn, trace *wiretrace.Tracer, onFail func(
 	}
 	q.startFn = q.writeLoop
 	return q
+}
+
+// outItem is one entry of a queue: a frame, or a replay source that the
+// writer expands into frames when it reaches it (replays are read from
+// history as the connection drains, PROTOCOL §5.4).
+type outItem struct {
+	frame []byte
+	src   replaySource
+}
+
+// enqueueSource queues a replay. It does not count against the limit: it
+// holds no bytes until the writer reaches it, and then produces at most
+// replayChunk bytes at a time. Frames queued after it wait behind it.
+func (q *outQueue) enqueueSource(src replaySource) {
+	q.mu.Lock()
+	if !q.final {
+		q.frames = append(q.frames, outItem{src: src})
+		q.startWriterLocked()
+	}
+	q.mu.Unlock()
 }
 
 // enqueue queues frame for writing. counted says whether it counts against
@@ -98,7 +118,7 @@ func (q *outQueue) enqueueFrame(frame []byte, counted, lazy bool) bool {
 			q.srv.stats.noteQueue(q.pending)
 		}
 	}
-	q.frames = append(q.frames, frame)
+	q.frames = append(q.frames, outItem{frame: frame})
 	switch {
 	case q.writing:
 	case lazy:
@@ -142,7 +162,7 @@ func (q *outQueue) closeAfter(bye []byte, grace time.Duration, dropUnsent bool) 
 		q.unswapped = 0
 	}
 	if bye != nil {
-		q.frames = append(q.frames, bye)
+		q.frames = append(q.frames, outItem{frame: bye})
 	}
 	// The final deadline. A write in progress may only be cut shorter; with
 	// no writer running, q.deadline is a stale one from the last write.
@@ -258,15 +278,25 @@ var writeBufs = sync.Pool{New: func() any { b := make([]byte, 0, coalesceLimit);
 // with TLS, one record) rather than one each. Copying ~100-byte frames is
 // far cheaper than the syscalls it saves. (writev through net.Buffers would
 // avoid the copy, but the runtime keeps each socket's largest iovec array
-// for good, which costs idle connections memory after a burst.)
-func (q *outQueue) write(batch [][]byte) error {
-	if len(batch) == 1 {
-		return q.writeOut(batch[0])
+// for good, which costs idle connections memory after a burst.) A replay
+// source in the batch is expanded here, a chunk at a time, each chunk
+// written before the next is read.
+func (q *outQueue) write(batch []outItem) error {
+	if len(batch) == 1 && batch[0].src == nil {
+		return q.writeOut(batch[0].frame)
 	}
 	bp := writeBufs.Get().(*[]byte)
 	defer writeBufs.Put(bp)
 	buf := (*bp)[:0]
-	for _, f := range batch {
+	for _, it := range batch {
+		if it.src != nil {
+			var err error
+			if buf, err = q.writeSource(buf, it.src); err != nil {
+				return err
+			}
+			continue
+		}
+		f := it.frame
 		if len(buf) > 0 && len(buf)+len(f) > coalesceLimit {
 			if err := q.writeOut(buf); err != nil {
 				return err
@@ -285,6 +315,38 @@ func (q *outQueue) write(batch [][]byte) error {
 		return q.writeOut(buf)
 	}
 	return nil
+}
+
+// writeSource writes what a replay source produces, after buf (frames
+// waiting to be coalesced), and returns buf emptied for reuse.
+func (q *outQueue) writeSource(buf []byte, src replaySource) ([]byte, error) {
+	for {
+		var done bool
+		var err error
+		buf, done, err = src.fill(buf, coalesceLimit)
+		if err != nil {
+			q.srv.log.Error("replay failed; closing the connection", "err", err)
+			return buf[:0], err
+		}
+		if len(buf) > 0 && (done || len(buf) >= coalesceLimit/2) {
+			// Each chunk gets a fresh write deadline: a long replay to a
+			// reader that keeps up is not a slow consumer.
+			q.mu.Lock()
+			dl := time.Now().Add(q.timeout)
+			if q.final && q.deadline.Before(dl) {
+				dl = q.deadline
+			}
+			q.nc.SetWriteDeadline(dl)
+			q.mu.Unlock()
+			if err := q.writeOut(buf); err != nil {
+				return buf[:0], err
+			}
+			buf = buf[:0]
+		}
+		if done {
+			return buf, nil
+		}
+	}
 }
 
 func (q *outQueue) writeOut(b []byte) error {

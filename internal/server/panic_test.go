@@ -85,7 +85,7 @@ func TestPanicClosesOnlyThatConnection(t *testing.T) {
 		}
 	}
 	line, err := goodR.ReadLine()
-	if err != nil || !strings.Contains(string(line), `"username":"bad","reason":"disconnect"`) {
+	if err != nil || !strings.Contains(string(line), `"username":"bad","room":"lobby","reason":"disconnect"`) {
 		t.Fatalf("good got %s, %v; want left disconnect", line, err)
 	}
 	io.WriteString(good, `{"type":"users","ref":"fine"}`+"\n")

@@ -39,3 +39,24 @@ func (b *tokenBucket) take(now time.Time) (ok bool, retryAfter time.Duration) {
 	}
 	return false, time.Duration(ms) * time.Millisecond
 }
+
+// newTokenBucketValue is newTokenBucket for a bucket held by value. A zero
+// tokenBucket is off: allow lets everything through.
+func newTokenBucketValue(rate float64, burst int, now time.Time) tokenBucket {
+	return tokenBucket{rate: rate, burst: float64(burst), tokens: float64(burst), last: now}
+}
+
+// on reports whether the bucket limits anything.
+func (b *tokenBucket) on() bool { return b.rate > 0 && b.burst > 0 }
+
+// peek reports whether a token is there, without taking it, and if not how
+// long until one is.
+func (b *tokenBucket) peek(now time.Time) (ok bool, retryAfter time.Duration) {
+	if !b.on() {
+		return true, 0
+	}
+	saved := *b
+	ok, retryAfter = b.take(now)
+	*b = saved
+	return ok, retryAfter
+}

@@ -42,11 +42,18 @@ import (
 
 // Server is a PyNet chat server. Create it with New and run it with Serve.
 type Server struct {
-	cfg   Config
-	log   *slog.Logger
-	stats *Stats
-	room  *room
-	lazy  *lazyFlusher
+	cfg      Config
+	log      *slog.Logger
+	stats    *Stats
+	hub      *hub
+	ips      *ipLimiter
+	accounts *accountBook
+	guard    *guard
+	lazy     *lazyFlusher
+	// fatal is closed when the store fails: Serve stops and returns failErr.
+	fatal     chan struct{}
+	fatalOnce sync.Once
+	failErr   error
 
 	// wg counts reader, writer and refusal goroutines; Serve waits for it.
 	wg sync.WaitGroup
@@ -56,6 +63,7 @@ type Server struct {
 	closing  bool
 	nextNum  uint64
 	refusing atomic.Int32 // server_full refusals in progress
+	refusals refusalLog
 }
 
 // maxRefusing bounds the goroutines that tell refused connections server_full.
@@ -70,8 +78,17 @@ func New(cfg Config) (*Server, error) {
 	if s.log == nil {
 		s.log = slog.Default()
 	}
-	s.room = newRoom(&s.cfg, s.stats, s.log)
+	s.ips = newIPLimiter(&s.cfg)
+	s.hub = newHub(&s.cfg, s.stats, s.log, s.ips)
+	s.accounts = newAccountBook(cfg.Store)
+	s.guard = newGuard(&s.cfg)
 	s.lazy = newLazyFlusher()
+	s.fatal = make(chan struct{})
+	if cfg.Store != nil {
+		if err := s.hub.restore(); err != nil {
+			return nil, err
+		}
+	}
 	return s, nil
 }
 
@@ -98,9 +115,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		select {
 		case <-ctx.Done():
 			s.log.Info("shutting down")
-			ln.Close()
+		case <-s.fatal:
+			s.log.Error("shutting down: the store failed", "err", s.failErr)
 		case <-done:
+			return
 		}
+		ln.Close()
 	}()
 	// Scripts wait for this line (PROTOCOL §9), so it is logged even when
 	// the level hides info: at the lowest level the logger shows.
@@ -111,9 +131,17 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	s.log.Log(ctx, level, "listening on "+ln.Addr().String(), "tls", s.cfg.TLS != nil)
 	s.wg.Add(1)
 	go func() { defer s.wg.Done(); s.lazy.run() }()
+	if cm := s.hub.commit; cm != nil {
+		go cm.run(s.fail)
+	}
+	stopJanitor := s.hub.startJanitor()
 	err := s.acceptLoop(ctx, ln)
 	ln.Close()
+	stopJanitor()
 	s.shutdown()
+	if s.failErr != nil {
+		return s.failErr
+	}
 	return err
 }
 
@@ -124,7 +152,7 @@ func (s *Server) acceptLoop(ctx context.Context, ln net.Listener) error {
 	for {
 		nc, err := ln.Accept()
 		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) || s.failErr != nil {
 				return nil
 			}
 			if !isTemporary(err) {
@@ -141,12 +169,40 @@ func (s *Server) acceptLoop(ctx context.Context, ln net.Listener) error {
 		}
 		pause = 0
 		s.stats.ConnsAccepted.Add(1)
-		if s.stats.ConnsCurrent.Load() >= int64(s.cfg.MaxClients) {
-			s.refuse(nc)
-			continue
-		}
-		s.start(nc)
+		s.admit(nc)
 	}
+}
+
+// admit applies the capacity limits of PROTOCOL §5.6 to a new connection:
+// max_clients (checked first), then max_per_ip, each counting held
+// sessions too. A connection that is over a limit only because of held
+// sessions is let in until its join (PROTOCOL §5.4).
+func (s *Server) admit(nc net.Conn) {
+	conns := int(s.stats.ConnsCurrent.Load())
+	held := s.hub.heldCount()
+	if conns >= s.cfg.MaxClients {
+		s.refuse(nc, protocol.ReasonServerFull)
+		return
+	}
+	over := conns+held >= s.cfg.MaxClients
+	ip := ipKeyOf(nc.RemoteAddr())
+	if s.ips.limited(ip) {
+		n, heldHere := s.ips.count(ip), s.hub.heldAt(ip)
+		if n-heldHere >= s.cfg.MaxPerIP {
+			s.refuse(nc, protocol.ReasonIPLimit)
+			return
+		}
+		over = over || n >= s.cfg.MaxPerIP
+	}
+	s.start(nc, ip, over)
+}
+
+// fail stops the server after the store failed.
+func (s *Server) fail(err error) {
+	s.fatalOnce.Do(func() {
+		s.failErr = err
+		close(s.fatal)
+	})
 }
 
 func isTemporary(err error) bool {
@@ -161,7 +217,7 @@ func isTemporary(err error) bool {
 
 // start registers a new connection and starts its reader goroutine. Only the
 // accept loop calls it, so checking and raising ConnsCurrent cannot race.
-func (s *Server) start(nc net.Conn) {
+func (s *Server) start(nc net.Conn, ip ipKey, overLimit bool) {
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()
@@ -170,6 +226,8 @@ func (s *Server) start(nc net.Conn) {
 	}
 	s.nextNum++
 	c := newConn(s, asNetConn(nc), s.nextNum, time.Now())
+	c.overLimit = overLimit
+	s.ips.add(ip)
 	s.conns[c] = struct{}{}
 	s.stats.ConnsCurrent.Add(1)
 	s.wg.Add(1)
@@ -183,15 +241,17 @@ func (s *Server) release(c *conn) {
 	s.mu.Lock()
 	delete(s.conns, c)
 	s.mu.Unlock()
+	s.ips.release(c.ip)
 	s.stats.ConnsCurrent.Add(-1)
 }
 
-// refuse tells a connection over MaxClients that the server is full and
-// closes it; it never counts as a client. The bye is written by a goroutine
-// (a TLS handshake may be needed), at most maxRefusing at once; past that
-// the connection is just closed.
-func (s *Server) refuse(nc net.Conn) {
-	s.stats.Closed.Add(protocol.ReasonServerFull, 1)
+// refuse tells a connection over MaxClients or MaxPerIP why it cannot stay
+// (bye server_full or ip_limit) and closes it; it never counts as a
+// client. The bye is written by a goroutine (a TLS handshake may be
+// needed), at most maxRefusing at once; past that the connection is just
+// closed. Refusals are logged as counted summaries, not one line each.
+func (s *Server) refuse(nc net.Conn, reason string) {
+	s.stats.Closed.Add(reason, 1)
 	if s.refusing.Load() >= maxRefusing {
 		nc.Close()
 		return
@@ -204,19 +264,19 @@ func (s *Server) refuse(nc net.Conn) {
 		c := asNetConn(nc)
 		c.SetDeadline(time.Now().Add(time.Second))
 		s.stats.FramesOut.Add(protocol.MsgBye, 1)
-		if _, err := c.Write(protocol.NewFrame(nil, protocol.MsgBye).Str("reason", protocol.ReasonServerFull).End()); err == nil && c.CloseWrite() == nil {
+		if _, err := c.Write(protocol.NewFrame(nil, protocol.MsgBye).Str("reason", reason).End()); err == nil && c.CloseWrite() == nil {
 			discardInput(c) // within the one-second deadline set above
 		}
 		c.Close()
 	}()
-	s.log.Warn("server full; connection refused", "remote", nc.RemoteAddr().String(), "max_clients", s.cfg.MaxClients)
+	s.refusals.note(s.log, reason)
 }
 
 // shutdown sends bye shutdown to every connection and waits until they are
 // closed. Writers get ShutdownGrace to flush; a reader that is still not done
 // a second after that has its socket closed under it.
 func (s *Server) shutdown() {
-	s.room.shutdown()
+	s.hub.shutdown()
 	s.mu.Lock()
 	s.closing = true
 	conns := make([]*conn, 0, len(s.conns))
@@ -244,6 +304,11 @@ func (s *Server) shutdown() {
 		case <-time.After(time.Second):
 			s.log.Error("some connection goroutines did not finish")
 		}
+	}
+	if cm := s.hub.commit; cm != nil {
+		// Everything accepted is in the store before Serve returns.
+		close(cm.stop)
+		<-cm.done
 	}
 	s.log.Info("shut down", "connections_closed", len(conns))
 }

@@ -108,7 +108,7 @@ func readAll(r *client, n int, peak *atomicMax, progress chan<- struct{}) error 
 				peak.note(ms.HeapInuse)
 			}
 		case bytes.HasPrefix(line, []byte(`{"type":"left"`)):
-			if !bytes.Contains(line, []byte(`"username":"frozen","reason":"slow_consumer"`)) {
+			if !bytes.Contains(line, []byte(`"username":"frozen","room":"lobby","reason":"slow_consumer"`)) {
 				return fmt.Errorf("%s: unexpected %s", r.name, line)
 			}
 			sawLeft = true

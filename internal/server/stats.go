@@ -20,6 +20,8 @@ type Stats struct {
 	Deliveries    atomic.Int64 // message frames (public and private) queued to recipients
 	RateLimited   atomic.Int64 // lines refused by the rate limit
 	MaxQueueSeen  atomic.Int64 // largest outbound queue of one connection, bytes
+	Commits       atomic.Int64 // store transactions with messages (with -data)
+	Committed     atomic.Int64 // messages committed to the store
 
 	FramesIn  CounterVec // by client frame type ("invalid" for lines that did not decode)
 	FramesOut CounterVec // by server frame type
@@ -71,19 +73,25 @@ func newStats() *Stats {
 	return &Stats{
 		FramesIn: newCounterVec(protocol.MsgJoin, protocol.MsgMessage, protocol.MsgPrivate,
 			protocol.MsgUsers, protocol.MsgNick, protocol.MsgPing, protocol.MsgPong,
-			protocol.MsgLeave, "invalid"),
+			protocol.MsgLeave, protocol.MsgEnter, protocol.MsgExit, protocol.MsgFetch,
+			protocol.MsgRooms, protocol.MsgRegister, protocol.MsgPassword, "invalid"),
 		FramesOut: newCounterVec(protocol.MsgWelcome, protocol.MsgJoined, protocol.MsgLeft,
 			protocol.MsgMessage, protocol.MsgPrivate, protocol.MsgAck, protocol.MsgRenamed,
 			protocol.MsgUsers, protocol.MsgPing, protocol.MsgPong, protocol.MsgError,
-			protocol.MsgBye, "other"),
+			protocol.MsgBye, protocol.MsgEntered, protocol.MsgExited, protocol.MsgFetched,
+			protocol.MsgRooms, protocol.MsgRegistered, protocol.MsgPasswordChanged, "other"),
 		Errors: newCounterVec(protocol.CodeBadJSON, protocol.CodeBadFrame,
 			protocol.CodeUnknownType, protocol.CodeJoinRequired, protocol.CodeAlreadyJoined,
 			protocol.CodeEmptyMessage, protocol.CodeTextTooLong, protocol.CodeInvalidText,
 			protocol.CodeInvalidUsername, protocol.CodeUsernameTaken, protocol.CodeNoSuchUser,
-			protocol.CodeRateLimited, protocol.CodeFrameTooLarge, "other"),
+			protocol.CodeRateLimited, protocol.CodeFrameTooLarge, protocol.CodeInvalidRoom,
+			protocol.CodeNotInRoom, protocol.CodeAlreadyInRoom, protocol.CodeTooManyRooms,
+			protocol.CodeAuthRequired, protocol.CodeAuthFailed, protocol.CodeInsecureAuth,
+			protocol.CodeWeakPassword, protocol.CodeAlreadyRegistered, protocol.CodeForbidden, "other"),
 		Closed: newCounterVec(protocol.ReasonQuit, protocol.ReasonDisconnect,
 			protocol.ReasonTimeout, protocol.ReasonSlowConsumer, protocol.ReasonJoinTimeout,
-			protocol.ReasonServerFull, protocol.ReasonShutdown, "other"),
+			protocol.ReasonServerFull, protocol.ReasonShutdown, protocol.ReasonIPLimit,
+			protocol.ReasonReplaced, "other"),
 	}
 }
 
