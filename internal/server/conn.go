@@ -44,7 +44,7 @@ type conn struct {
 	lr        *protocol.LineReader
 	bucket    *tokenBucket // nil when the rate limit is off
 	joined    bool
-	v2        bool // joined with protocol 2
+	v2        bool      // joined with protocol 2
 	lastHeard time.Time // last complete non-blank line
 	nextPing  time.Time // when to ping if still silent
 	joinBy    time.Time // join deadline; zero when off or joined

@@ -108,6 +108,9 @@ type Store interface {
 	// RoomMessages returns up to limit public messages of room with
 	// since < id <= upto, oldest first.
 	RoomMessages(room string, since, upto int64, limit int) ([]Message, error)
+	// RoomTail returns the last n public messages of room with id <= upto,
+	// oldest first (a replay without a position).
+	RoomTail(room string, upto int64, n int) ([]Message, error)
 	// RoomStats counts a room's retained messages in (since, upto].
 	RoomStats(room string, since, upto int64) (RoomStats, error)
 	// Privates returns up to limit privates with since < id <= upto whose
