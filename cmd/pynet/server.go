@@ -9,14 +9,17 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"pynet/internal/auth/argon2id"
 	"pynet/internal/metrics"
 	"pynet/internal/server"
+	"pynet/internal/store/sqlitestore"
 )
 
 func init() {
@@ -34,6 +37,10 @@ type serverFlags struct {
 	trace      bool
 	cpuProfile string
 	metrics    string
+	data       string
+	retain     int
+	fsync      string
+	exempt     string
 }
 
 func parseServerFlags(args []string, stderr io.Writer) (*serverFlags, error) {
@@ -41,7 +48,7 @@ func parseServerFlags(args []string, stderr io.Writer) (*serverFlags, error) {
 	fs := flag.NewFlagSet("pynet server", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: pynet server [flags]\n\nRuns the PyNet chat server (PROTOCOL.md v1). Durations take Go syntax (30s, 1m30s)\nor a number of seconds; 0 turns a timer off.\n\nflags:\n")
+		fmt.Fprintf(stderr, "usage: pynet server [flags]\n\nRuns the PyNet chat server (PROTOCOL.md v2). Durations take Go syntax (30s, 1m30s)\nor a number of seconds; 0 turns a timer off.\n\nflags:\n")
 		fs.PrintDefaults()
 	}
 	c := &sf.cfg
@@ -61,6 +68,17 @@ func parseServerFlags(args []string, stderr io.Writer) (*serverFlags, error) {
 	fs.StringVar(&sf.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.BoolVar(&sf.trace, "trace", false, "print every read and write with its bytes and frames to stderr (for learning)")
 	fs.StringVar(&sf.cpuProfile, "cpuprofile", "", "write a CPU profile to `file` until shutdown")
+	fs.StringVar(&sf.data, "data", "", "`dir`ectory of the message store (SQLite): history, ids, accounts and sessions survive restarts; none = memory only")
+	fs.IntVar(&sf.retain, "retain", 100000, "with -data: messages kept per room and per pair of users (0 = keep everything)")
+	fs.StringVar(&sf.fsync, "fsync", "batch", "with -data: batch (sync at least once a second) or always (sync before any message is delivered)")
+	fs.IntVar(&c.ReplayMax, "replay-max", c.ReplayMax, "most messages in one replay from a position (1 to 100000)")
+	fs.Var(durationFlag{&c.ResumeGrace}, "resume-grace", "how long a dropped v2 session is held for its resume (0 = no holds)")
+	fs.Var(durationFlag{&c.LineTimeout}, "line-timeout", "close a connection whose current line has been pending this long")
+	fs.IntVar(&c.MaxRooms, "max-rooms", c.MaxRooms, "rooms per user, lobby included")
+	fs.IntVar(&c.PresenceLimit, "presence-limit", c.PresenceLimit, "over this many members a room sends no joined/left/renamed and no member lists (0 = none anywhere, at most 1500)")
+	fs.IntVar(&c.MaxPerIP, "max-per-ip", c.MaxPerIP, "connections and held sessions per address, IPv6 per /64 (0 = no limit)")
+	fs.StringVar(&sf.exempt, "ip-limit-exempt", "127.0.0.1,::1", "comma-separated addresses or CIDRs that -max-per-ip does not apply to")
+	fs.BoolVar(&c.InsecureAuth, "insecure-auth", false, "allow passwords and account tokens over plain TCP from other addresses than 127.0.0.1 and ::1")
 	fs.StringVar(&sf.metrics, "metrics", "", "serve /metrics (Prometheus), /debug/vars and /debug/pprof/ over HTTP on `host:port` (off by default; keep it private)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -83,6 +101,17 @@ func parseServerFlags(args []string, stderr io.Writer) (*serverFlags, error) {
 	if _, err := parseLevel(sf.logLevel); err != nil {
 		return nil, err
 	}
+	if sf.fsync != "batch" && sf.fsync != "always" {
+		return nil, fmt.Errorf("-fsync must be batch or always, not %q", sf.fsync)
+	}
+	if sf.retain < 0 {
+		return nil, fmt.Errorf("-retain must be 0 (keep everything) or more, not %d", sf.retain)
+	}
+	exempt, err := parsePrefixes(sf.exempt)
+	if err != nil {
+		return nil, fmt.Errorf("-ip-limit-exempt: %v", err)
+	}
+	c.IPLimitExempt = exempt
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
@@ -129,6 +158,21 @@ func runServer(ctx context.Context, args []string) int {
 		}
 		defer stop()
 	}
+	sf.cfg.Hasher = argon2id.New()
+	if sf.data != "" {
+		st, err := sqlitestore.Open(sf.data, sqlitestore.Options{Fsync: sf.fsync, Retain: sf.retain})
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "pynet server: opening the store: %v\n", err)
+			return 1
+		}
+		defer func() {
+			if err := st.Close(); err != nil {
+				log.Error("closing the store failed", "err", err)
+			}
+		}()
+		sf.cfg.Store = st
+		log.Info("store open", "dir", sf.data, "epoch", st.Epoch(), "next_id", st.NextID(), "fsync", sf.fsync, "retain", sf.retain)
+	}
 	srv, err := server.New(sf.cfg)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "pynet server: %v\n", err)
@@ -152,6 +196,32 @@ func runServer(ctx context.Context, args []string) int {
 		return 1
 	}
 	return 0
+}
+
+// parsePrefixes reads a comma-separated list of addresses and CIDRs.
+func parsePrefixes(s string) ([]netip.Prefix, error) {
+	out := []netip.Prefix{}
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		if strings.Contains(part, "/") {
+			p, err := netip.ParsePrefix(part)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(part)
+		if err != nil {
+			return nil, err
+		}
+		a = a.Unmap()
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
 }
 
 func parseLevel(s string) (slog.Level, error) {
