@@ -38,7 +38,7 @@ var handlers = map[string]handler{
 func (c *conn) handle(line []byte, now time.Time) string {
 	f, perr := protocol.DecodeClient(line)
 	if c.trace != nil {
-		c.traceFrame(line, &f, perr)
+		c.trace.Frame(line) // passwords and tokens masked
 	}
 	// leave and pong take no token and are never refused (PROTOCOL §5.6).
 	exempt := perr == nil && (f.Type == protocol.MsgLeave || f.Type == protocol.MsgPong)
@@ -66,16 +66,6 @@ func (c *conn) handle(line []byte, now time.Time) string {
 		return ""
 	}
 	return h.run(c, f, now)
-}
-
-// traceFrame reports a decoded frame to the wire trace, with passwords and
-// tokens hidden (PROTOCOL §5.5: never in traces).
-func (c *conn) traceFrame(line []byte, f *protocol.Frame, perr *protocol.Error) {
-	if perr == nil && (f.HasPassword || f.HasSession || f.HasOld || f.HasNew) {
-		c.trace.Note("frame " + itoa(len(line)) + " bytes: a " + f.Type + " frame carrying a secret (not shown)")
-		return
-	}
-	c.trace.Frame(line)
 }
 
 func (c *conn) reply(f *protocol.Frame, e *protocol.Error) string {

@@ -23,6 +23,7 @@ const payloadMax = 72
 type Tracer struct {
 	out func(line string)
 	tag string // names the connection: "conn 3", "client"
+	rm  masker // hides secrets in reads; only the reading goroutine uses it
 }
 
 // New returns a tracer whose lines start with tag and go to out. out must
@@ -32,6 +33,7 @@ func New(out func(string), tag string) *Tracer { return &Tracer{out: out, tag: t
 
 // Read reports one read of n bytes (p holds them) and its error.
 func (t *Tracer) Read(p []byte, err error) {
+	p = t.rm.mask(p)
 	switch {
 	case len(p) > 0 && err != nil:
 		t.line(fmt.Sprintf("read  %5d bytes  %s  (%v)", len(p), Shorten(p), err))
@@ -46,6 +48,8 @@ func (t *Tracer) Read(p []byte, err error) {
 
 // Frame reports one frame (a line without its LF) cut from the stream.
 func (t *Tracer) Frame(line []byte) {
+	var m masker
+	line = m.mask(line)
 	t.line(fmt.Sprintf("  frame %5d bytes  %s", len(line), Shorten(line)))
 }
 

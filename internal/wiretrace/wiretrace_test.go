@@ -75,3 +75,23 @@ func TestConnReportsReadsAndWrites(t *testing.T) {
 		t.Fatalf("trace:\n%s", all)
 	}
 }
+
+func TestSecretsAreMaskedEvenWhenSplitAcrossReads(t *testing.T) {
+	lines, out := collect()
+	tr := New(out, "c")
+	stream := `{"type":"join","username":"new","password":"hunter2\"x","session":"tok123"}` + "\n" +
+		`{"type":"password","old":"oldpw","new":"newpw"}` + "\n" + `{"type":"message","text":"password"}` + "\n"
+	for i := 0; i < len(stream); i += 7 { // every split point on the way
+		tr.Read([]byte(stream[i:min(i+7, len(stream))]), nil)
+	}
+	tr.Frame([]byte(`{"type":"welcome","session" : "abcdef","x":1}`))
+	all := strings.Join(*lines, "\n")
+	for _, secret := range []string{"hunter", "tok1", "oldpw", "newpw", "abcdef"} {
+		if strings.Contains(all, secret) {
+			t.Fatalf("%q leaked:\n%s", secret, all)
+		}
+	}
+	if !strings.Contains(all, "passw") || !strings.Contains(all, "ord") {
+		t.Fatalf("ordinary text was masked:\n%s", all)
+	}
+}
