@@ -3,6 +3,7 @@ package server_test
 import (
 	"fmt"
 	"net"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -128,4 +129,17 @@ func (c *client) expectSkipping(typ string, skip ...string) protocol.ServerFrame
 	}
 	c.t.Fatalf("%s: no %q within %v", c.name, typ, wait)
 	return protocol.ServerFrame{}
+}
+
+func mustPrefixes(t *testing.T, list ...string) []netip.Prefix {
+	t.Helper()
+	var out []netip.Prefix
+	for _, s := range list {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, p)
+	}
+	return out
 }
