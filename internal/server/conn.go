@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"log/slog"
@@ -49,6 +50,8 @@ type conn struct {
 	nextPing  time.Time // when to ping if still silent
 	joinBy    time.Time // join deadline; zero when off or joined
 	rearm     bool      // the read deadline must be recomputed
+	armed     time.Time // the read deadline in force (zero: none)
+	lineSince time.Time // when the first byte of the pending line arrived; zero: no partial line
 	bytesIn   int64     // lr.BytesRead() already added to the stats
 	byeRef    *protocol.Frame
 }
@@ -69,6 +72,9 @@ func newConn(s *Server, nc netConn, num uint64, now time.Time) *conn {
 		in = wiretrace.Reader(nc, c.trace)
 	}
 	c.out = newOutQueue(s, nc, c.trace, c.stop)
+	if s.cfg.LineTimeout > 0 {
+		in = &lineClock{r: in, c: c}
+	}
 	c.lr = protocol.NewLineReader(in, s.cfg.MaxFrame)
 	if s.cfg.rateLimited() {
 		c.bucket = newTokenBucket(s.cfg.Rate, s.cfg.Burst, now)
@@ -150,8 +156,37 @@ func (c *conn) recoverPanic(reason *string) {
 }
 
 func (c *conn) armDeadline() {
-	c.nc.SetReadDeadline(c.nextDeadline())
+	c.armed = c.nextDeadline()
+	c.nc.SetReadDeadline(c.armed)
 	c.rearm = false
+}
+
+// lineClock watches the bytes a connection reads to know since when its
+// current line has been pending (PROTOCOL §1 line_timeout): a read that
+// ends without LF starts (or continues) a partial line; one that ends with
+// LF completes it. When a partial line starts, the read deadline is pulled
+// in so that the line timeout fires even if no other timer is set.
+type lineClock struct {
+	r io.Reader
+	c *conn
+}
+
+func (l *lineClock) Read(p []byte) (int, error) {
+	n, err := l.r.Read(p)
+	if n > 0 {
+		c := l.c
+		switch i := bytes.LastIndexByte(p[:n], '\n'); {
+		case i == n-1:
+			c.lineSince = time.Time{}
+		case i >= 0 || c.lineSince.IsZero():
+			c.lineSince = time.Now()
+			if by := c.lineSince.Add(c.srv.cfg.LineTimeout); c.armed.IsZero() || by.Before(c.armed) {
+				c.armed = by
+				c.nc.SetReadDeadline(by)
+			}
+		}
+	}
+	return n, err
 }
 
 // afterRead acts on what one ReadLine returned: a line to handle, an
@@ -207,6 +242,9 @@ func (c *conn) nextDeadline() time.Time {
 		}
 	}
 	earliest(c.nextPing)
+	if !c.lineSince.IsZero() {
+		earliest(c.lineSince.Add(c.srv.cfg.LineTimeout))
+	}
 	if c.srv.cfg.IdleTimeout > 0 {
 		earliest(c.lastHeard.Add(c.srv.cfg.IdleTimeout))
 	}
@@ -220,6 +258,9 @@ func (c *conn) nextDeadline() time.Time {
 // when one of those has passed (the earlier wins), and sends a ping when the
 // connection has been silent for another ping interval.
 func (c *conn) timersExpired(now time.Time) string {
+	if !c.lineSince.IsZero() && !now.Before(c.lineSince.Add(c.srv.cfg.LineTimeout)) {
+		return protocol.ReasonTimeout // a line pending too long: slowloris
+	}
 	idleBy := time.Time{}
 	if c.srv.cfg.IdleTimeout > 0 {
 		idleBy = c.lastHeard.Add(c.srv.cfg.IdleTimeout)

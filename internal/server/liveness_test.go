@@ -258,3 +258,44 @@ func TestByeAfterLongQuiet(t *testing.T) {
 		})
 	}
 }
+
+// A line must be completed within line_timeout of its first byte, whether
+// it is being read or discarded as too large (PROTOCOL §1): a slowloris
+// dripping bytes is closed with bye timeout; complete lines never are.
+func TestLineTimeout(t *testing.T) {
+	ts := startServer(t, func(c *server.Config) {
+		c.LineTimeout = 300 * time.Millisecond
+		c.PingInterval, c.IdleTimeout = 0, 0 // no other timer wakes the reader
+		c.MaxFrame = 64
+	})
+	w := ts.join(t, "w")
+	drip := ts.join(t, "drip")
+	w.expect("joined")
+	start := time.Now()
+	drip.write(`{"type":"message",`)
+	for _, f := range drip.expectClosed() {
+		if f.Type == "bye" && f.Reason != "timeout" {
+			t.Fatalf("%+v", f)
+		}
+	}
+	if time.Since(start) < 300*time.Millisecond {
+		t.Fatalf("closed after %v, before the line timeout", time.Since(start))
+	}
+	if l := w.expect("left"); l.Reason != "timeout" {
+		t.Fatalf("%+v", l)
+	}
+	// An over-long line being discarded is a pending line too.
+	big := ts.dial(t)
+	big.write(strings.Repeat("x", 200))
+	if f := big.expect("error"); f.Code != "frame_too_large" {
+		t.Fatalf("%+v", f)
+	}
+	if f := big.next(); f.Type != "bye" || f.Reason != "timeout" {
+		t.Fatalf("%+v", f)
+	}
+	// Complete lines keep a connection alive however slowly they come.
+	ok := ts.join(t, "ok")
+	for range 3 {
+		ok.sync()
+	}
+}
