@@ -28,7 +28,11 @@ type testServer struct {
 	*server.Server
 	addr string
 	logs *syncBuffer
+	run  *servertest.Server // nil for servers a test runs itself
 }
+
+// stop shuts the server down and waits for it.
+func (ts *testServer) stop(t *testing.T) { ts.run.Stop(t) }
 
 // syncBuffer collects log output from the server goroutines.
 type syncBuffer struct {
@@ -64,7 +68,7 @@ func startServer(t *testing.T, mutate func(*server.Config)) *testServer {
 			mutate(c)
 		}
 	})
-	return &testServer{Server: s.Server, addr: s.Addr, logs: logs}
+	return &testServer{Server: s.Server, addr: s.Addr, logs: logs, run: s}
 }
 
 // client is a raw protocol client for tests.
