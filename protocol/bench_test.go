@@ -25,7 +25,18 @@ func encodeMessage(dst []byte) []byte {
 // Type maps to its constant. Never raise it without a reason.
 const decodeAllocs = 2
 
+// skipAllocsUnderRace skips a decoder allocation budget under the race
+// detector, which drops sync.Pool items at random: json.Valid then
+// allocates a new scanner now and then, and the count is noise.
+func skipAllocsUnderRace(t *testing.T) {
+	t.Helper()
+	if raceEnabled {
+		t.Skip("allocation budgets of the decoder are measured without -race (sync.Pool drops items at random under it)")
+	}
+}
+
 func TestDecodeClientAllocs(t *testing.T) {
+	skipAllocsUnderRace(t)
 	var f protocol.Frame
 	allocs := testing.AllocsPerRun(100, func() {
 		var perr *protocol.Error
@@ -39,6 +50,42 @@ func TestDecodeClientAllocs(t *testing.T) {
 	}
 	if allocs > decodeAllocs {
 		t.Errorf("DecodeClient(%s): %v allocations, want at most %d", benchMessage, allocs, decodeAllocs)
+	}
+}
+
+// decodeV2Cases are the allocation budgets (go1.26) of v2 frames: one
+// allocation for each string kept that is not a constant, plus the rooms
+// slice. Members a type does not take cost nothing, however many there are.
+var decodeV2Cases = []struct {
+	name   string
+	line   string
+	allocs float64
+}{
+	{"members not taken", `{"type":"ping","username":"alice","text":"hello","to":"bob","room":"go","rooms":["lobby","go"],` +
+		`"since":12,"epoch":"7fK2","session":"q0Vd3","password":"hunter2hunter2","old":"o1","new":"n1","action":true,` +
+		`"after":"a1","protocol":2}`, 0},
+	{"message to a room", `{"type":"message","text":"hello everyone","room":"golang","action":true,"ref":"a17"}`, 3}, // text, room, ref
+	{"fetch", `{"type":"fetch","room":"golang","since":12345678}`, 1},                                                // room
+	{"v2 join", `{"type":"join","username":"carol","protocol":2,"rooms":["lobby","golang"],` +
+		`"since":43,"epoch":"7fK2","session":"q0Vd3","ref":"j1"}`, 7}, // username, rooms slice and two names, epoch, session, ref
+	{"v1 join with v2 members", `{"type":"join","username":"carol","rooms":["lobby","golang"],` +
+		`"since":43,"epoch":"7fK2","session":"q0Vd3"}`, 1}, // username: the v2 members of a v1 join are not read
+}
+
+func TestDecodeClientV2Allocs(t *testing.T) {
+	skipAllocsUnderRace(t)
+	for _, tt := range decodeV2Cases {
+		t.Run(tt.name, func(t *testing.T) {
+			line := []byte(tt.line)
+			allocs := testing.AllocsPerRun(100, func() {
+				if _, perr := protocol.DecodeClient(line); perr != nil {
+					t.Fatal(perr)
+				}
+			})
+			if allocs > tt.allocs {
+				t.Errorf("DecodeClient(%s): %v allocations, want at most %v", line, allocs, tt.allocs)
+			}
+		})
 	}
 }
 
@@ -87,6 +134,21 @@ func BenchmarkDecodeClientEscaped(b *testing.B) {
 		if _, perr := protocol.DecodeClient(line); perr != nil {
 			b.Fatal(perr)
 		}
+	}
+}
+
+func BenchmarkDecodeClientV2(b *testing.B) {
+	for _, tt := range decodeV2Cases {
+		b.Run(tt.name, func(b *testing.B) {
+			line := []byte(tt.line)
+			b.ReportAllocs()
+			b.SetBytes(int64(len(line)))
+			for b.Loop() {
+				if _, perr := protocol.DecodeClient(line); perr != nil {
+					b.Fatal(perr)
+				}
+			}
+		})
 	}
 }
 

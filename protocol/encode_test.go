@@ -128,7 +128,7 @@ func TestBuilderMembers(t *testing.T) {
 			Str("text", "anyone here?").Time("ts", ts).Bool("history", true).End(),
 			`{"type":"message","id":7,"from":"bob","text":"anyone here?","ts":"2026-11-26T00:32:33.123Z","history":true}`},
 		{"welcome", protocol.NewFrame(nil, protocol.MsgWelcome).Str("username", "alice").
-			Strs("users", []string{"alice", "bob"}).Int("protocol", protocol.Version).Str("server", "pynet/1.0.0").
+			Strs("users", []string{"alice", "bob"}).Int("protocol", protocol.VersionV1).Str("server", "pynet/1.0.0").
 			Raw("limits", []byte(limitsJSON)).End(),
 			`{"type":"welcome","username":"alice","users":["alice","bob"],"protocol":1,"server":"pynet/1.0.0","limits":{"max_frame":65536,"max_text":4096,"rate":20,"burst":40}}`},
 		{"ints", protocol.NewFrame(nil, "x").Int("a", 0).Int("b", -1).Int("c", math.MaxInt64).Int("d", math.MinInt64).End(),
@@ -160,7 +160,7 @@ func TestBuilderMembers(t *testing.T) {
 // The welcome frame of PROTOCOL §8 decodes back through DecodeServer.
 func TestBuilderDecodeServer(t *testing.T) {
 	line := protocol.NewFrame(nil, protocol.MsgWelcome).Str("username", "alice").
-		Strs("users", []string{"alice", "bob"}).Int("protocol", protocol.Version).Str("server", "pynet/1.0.0").
+		Strs("users", []string{"alice", "bob"}).Int("protocol", protocol.VersionV1).Str("server", "pynet/1.0.0").
 		Raw("limits", []byte(limitsJSON)).End()
 	f, err := protocol.DecodeServer(line)
 	if err != nil {

@@ -8,3 +8,6 @@ func (lr *LineReader) BufCap() int { return cap(lr.buf) }
 
 // InitialBuf is the size a LineReader's buffer starts at and shrinks back to.
 const InitialBuf = initialBuf
+
+// ParseInt is the decoder's exact reader of whole JSON numbers.
+var ParseInt = parseInt

@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"math/big"
+	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -13,11 +16,12 @@ import (
 	"pynet/protocol"
 )
 
-// oracleDecode is what DecodeClient must answer, worked out with
-// encoding/json. encoding/json accepts invalid UTF-8 (it substitutes U+FFFD),
-// so UTF-8 is checked first; its map keys are exact (unlike struct fields,
-// which it matches case-insensitively), which is what JSON member names need.
-func oracleDecode(line []byte) (f protocol.Frame, code string) {
+// oracleDecode is what DecodeClient (v1 false) or DecodeClientV1 (v1 true)
+// must answer, worked out with encoding/json and math/big. encoding/json
+// accepts invalid UTF-8 (it substitutes U+FFFD), so UTF-8 is checked first;
+// its map keys are exact (unlike struct fields, which it matches
+// case-insensitively), which is what JSON member names need.
+func oracleDecode(line []byte, v1 bool) (f protocol.Frame, code string) {
 	if !utf8.Valid(line) || !json.Valid(line) {
 		return f, protocol.CodeBadJSON
 	}
@@ -28,11 +32,16 @@ func oracleDecode(line []byte) (f protocol.Frame, code string) {
 	if err := json.Unmarshal(line, &m); err != nil {
 		panic("oracle: json.Valid object does not unmarshal: " + err.Error())
 	}
-	// str reports a member's string value; present is false for absent or
-	// null, ok is false for a value that is not a string.
-	str := func(name string) (s string, present, ok bool) {
+	// present is false for an absent or null member.
+	get := func(name string) (raw json.RawMessage, present bool) {
 		raw, found := m[name]
-		if !found || string(raw) == "null" {
+		return raw, found && string(raw) != "null"
+	}
+	// str reports a member's string value; ok is false for a value that is
+	// not a string.
+	str := func(name string) (s string, present, ok bool) {
+		raw, present := get(name)
+		if !present {
 			return "", false, true
 		}
 		if raw[0] != '"' {
@@ -53,19 +62,73 @@ func oracleDecode(line []byte) (f protocol.Frame, code string) {
 		return f, protocol.CodeBadFrame
 	}
 	takes := map[string][]string{
-		"join": {"username"}, "nick": {"username"},
-		"message": {"text"}, "private": {"to", "text"},
-		"users": nil, "ping": nil, "pong": nil, "leave": nil,
+		"join":    {"username", "password", "rooms", "since", "epoch", "session"}, // and protocol
+		"message": {"text", "room", "action"}, "private": {"to", "text"},
+		"users": {"room"}, "nick": {"username"},
+		"enter": {"room", "since", "epoch"}, "exit": {"room"}, "fetch": {"room", "since"},
+		"rooms": {"after"}, "register": {"password"}, "password": {"old", "new"},
+		"ping": nil, "pong": nil, "leave": nil,
 	}
+	v2OnlyMember := map[string]bool{"room": true, "rooms": true, "since": true, "epoch": true, "session": true, "after": true}
+	v2OnlyType := map[string]bool{"enter": true, "exit": true, "fetch": true, "rooms": true}
 	members, known := takes[typ]
 	if !known {
 		return f, protocol.CodeUnknownType
 	}
 	f.Type = typ
+	fail := protocol.Frame{Type: typ, Ref: f.Ref, HasRef: f.HasRef}
+	ignoreV2 := v1
+	if typ == "join" {
+		if raw, present := get("protocol"); present {
+			n, ok := oracleInt(raw)
+			if !ok || n < 1 {
+				return fail, protocol.CodeBadFrame
+			}
+			f.Protocol = n
+		}
+		ignoreV2 = f.Protocol <= 1
+	} else if v1 && v2OnlyType[typ] {
+		members = nil
+	}
 	for _, name := range members {
+		if ignoreV2 && v2OnlyMember[name] {
+			continue
+		}
+		switch name {
+		case "since":
+			if raw, present := get(name); present {
+				n, ok := oracleInt(raw)
+				if !ok || n < 0 {
+					return fail, protocol.CodeBadFrame
+				}
+				f.Since, f.HasSince = n, true
+			}
+			continue
+		case "rooms":
+			if raw, present := get(name); present {
+				var elems []json.RawMessage
+				if raw[0] != '[' || json.Unmarshal(raw, &elems) != nil {
+					return fail, protocol.CodeBadFrame
+				}
+				f.Rooms, f.HasRooms = make([]string, len(elems)), true
+				for i, e := range elems {
+					if e[0] != '"' || json.Unmarshal(e, &f.Rooms[i]) != nil {
+						return fail, protocol.CodeBadFrame
+					}
+				}
+			}
+			continue
+		case "action":
+			if raw, present := get(name); present {
+				if err := json.Unmarshal(raw, &f.Action); err != nil {
+					return fail, protocol.CodeBadFrame
+				}
+			}
+			continue
+		}
 		s, present, ok := str(name)
 		if !ok {
-			return f, protocol.CodeBadFrame
+			return fail, protocol.CodeBadFrame
 		}
 		switch name {
 		case "username":
@@ -74,36 +137,99 @@ func oracleDecode(line []byte) (f protocol.Frame, code string) {
 			f.To, f.HasTo = s, present
 		case "text":
 			f.Text = s
+		case "room":
+			f.Room, f.HasRoom = s, present
+		case "epoch":
+			f.Epoch, f.HasEpoch = s, present
+		case "session":
+			f.Session, f.HasSession = s, present
+		case "password":
+			f.Password, f.HasPassword = s, present
+		case "old":
+			f.Old, f.HasOld = s, present
+		case "new":
+			f.New, f.HasNew = s, present
+		case "after":
+			f.After, f.HasAfter = s, present
+		default:
+			panic("oracle: no rule for member " + name)
 		}
 	}
 	return f, ""
 }
 
-// checkAgainstOracle decodes line and compares with oracleDecode.
+// oracleInt is the value of a JSON number that is a whole number in the
+// range of int64, worked out with math/big (exactly); ok is false for
+// anything else. Exponents too large for big.Rat to handle cheaply are
+// decided by magnitude alone.
+func oracleInt(raw json.RawMessage) (n int64, ok bool) {
+	if raw[0] != '-' && (raw[0] < '0' || raw[0] > '9') {
+		return 0, false
+	}
+	mant, expText, _ := strings.Cut(strings.ToLower(string(raw)), "e")
+	var exp int64
+	if expText != "" {
+		exp, _ = strconv.ParseInt(expText, 10, 64) // clamped on overflow, which is enough
+	}
+	r, valid := new(big.Rat).SetString(mant)
+	if !valid {
+		panic("oracle: big.Rat does not take the mantissa " + mant)
+	}
+	if r.Sign() == 0 {
+		return 0, true
+	}
+	// 10^-len(mant) <= |r| < 10^len(mant): beyond this bound the value is
+	// either below 1 (and not 0) or above 10^19.
+	if bound := int64(len(mant)) + 20; exp > bound || exp < -bound {
+		return 0, false
+	}
+	p := new(big.Int).Exp(big.NewInt(10), big.NewInt(max(exp, -exp)), nil)
+	if exp >= 0 {
+		r.Mul(r, new(big.Rat).SetInt(p))
+	} else {
+		r.Quo(r, new(big.Rat).SetInt(p))
+	}
+	if !r.IsInt() || !r.Num().IsInt64() {
+		return 0, false
+	}
+	return r.Num().Int64(), true
+}
+
+// checkAgainstOracle decodes line with DecodeClient and DecodeClientV1 and
+// compares with oracleDecode.
 func checkAgainstOracle(t *testing.T, line []byte) {
 	t.Helper()
-	got, perr := protocol.DecodeClient(line)
-	want, wantCode := oracleDecode(line)
-	code := ""
-	if perr != nil {
-		code = perr.Code
-	}
-	if code != wantCode {
-		t.Fatalf("DecodeClient(%q): code %q (%v), oracle says %q", line, code, perr, wantCode)
-	}
-	if perr == nil {
-		if !protocol.KnownClientType(got.Type) {
-			t.Fatalf("DecodeClient(%q): success with unknown type %q", line, got.Type)
+	for _, v1 := range []bool{false, true} {
+		decode, name := protocol.DecodeClient, "DecodeClient"
+		if v1 {
+			decode, name = protocol.DecodeClientV1, "DecodeClientV1"
 		}
-		if got != want {
-			t.Fatalf("DecodeClient(%q):\ngot    %+v\noracle %+v", line, got, want)
+		got, perr := decode(line)
+		want, wantCode := oracleDecode(line, v1)
+		code := ""
+		if perr != nil {
+			code = perr.Code
+			if perr.Message == "" {
+				t.Fatalf("%s(%q): %s without a message", name, line, code)
+			}
 		}
-	} else if got.Ref != want.Ref || got.HasRef != want.HasRef {
-		t.Fatalf("DecodeClient(%q) failing with %s: ref %q/%v, oracle %q/%v",
-			line, code, got.Ref, got.HasRef, want.Ref, want.HasRef)
-	}
-	if len(got.Ref) > protocol.MaxRef || (!got.HasRef && got.Ref != "") {
-		t.Fatalf("DecodeClient(%q): ref %q (HasRef %v)", line, got.Ref, got.HasRef)
+		if code != wantCode {
+			t.Fatalf("%s(%q): code %q (%v), oracle says %q", name, line, code, perr, wantCode)
+		}
+		if perr == nil {
+			if !protocol.KnownClientType(got.Type) {
+				t.Fatalf("%s(%q): success with unknown type %q", name, line, got.Type)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("%s(%q):\ngot    %+v\noracle %+v", name, line, got, want)
+			}
+		} else if got.Ref != want.Ref || got.HasRef != want.HasRef || got.Type != want.Type {
+			t.Fatalf("%s(%q) failing with %s: type %q, ref %q/%v; oracle %q, %q/%v",
+				name, line, code, got.Type, got.Ref, got.HasRef, want.Type, want.Ref, want.HasRef)
+		}
+		if len(got.Ref) > protocol.MaxRef || (!got.HasRef && got.Ref != "") {
+			t.Fatalf("%s(%q): ref %q (HasRef %v)", name, line, got.Ref, got.HasRef)
+		}
 	}
 }
 
@@ -141,6 +267,29 @@ func FuzzDecodeClient(f *testing.F) {
 		` `,
 		`{"type":"ping","x":tru}`,
 		`{"type":"ping","x":nulll}`,
+		// v2 (PROTOCOL §3, §5.2, §8).
+		`{"type":"join","username":"carol","protocol":2,"rooms":["lobby","go"],"ref":"j"}`,
+		`{"type":"join","username":"carol","protocol":2,"session":"q0Vd3","epoch":"7fK2","since":43}`,
+		`{"type":"join","username":"dave","password":"hunter2hunter2","protocol":2.0,"rooms":[]}`,
+		`{"type":"join","username":"v1","rooms":5,"since":-1,"session":{},"protocol":1}`,
+		`{"type":"join","protocol":2,"rooms":[ "a" , "\u0062" ,"" ],"since":1e2}`,
+		`{"type":"join","protocol":2,"rooms":["a",null]}`,
+		`{"type":"message","room":"go","text":"yes","ref":"m1","action":true}`,
+		`{"type":"message","text":"waves","action":false,"room":null}`,
+		`{"type":"users","room":"Go"}`,
+		`{"type":"enter","room":"go","since":41,"epoch":"7fK2"}`,
+		`{"type":"exit","room":"go"}`,
+		`{"type":"fetch","room":"go","since":-0.0}`,
+		`{"type":"fetch","room":"go","since":9223372036854775807}`,
+		`{"type":"fetch","room":"go","since":9223372036854775808}`,
+		`{"type":"fetch","room":"go","since":922337203685477580.7E1}`,
+		`{"type":"fetch","room":"go","since":1.000000000000000000001e21}`,
+		`{"type":"fetch","room":"go","since":100000000000000000000000e-23}`,
+		`{"type":"fetch","since":0.5e1,"since":5e-1}`,
+		`{"type":"rooms","after":"go"}`,
+		`{"type":"register","password":"correct horse"}`,
+		`{"type":"password","old":"a","new":"b","password":1}`,
+		`{"type":"ping","room":5,"rooms":5,"since":-1,"epoch":1,"session":1,"password":1,"old":1,"new":1,"action":"x","after":1,"protocol":0}`,
 	} {
 		f.Add([]byte(s))
 	}

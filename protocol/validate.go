@@ -1,6 +1,9 @@
 package protocol
 
-import "strings"
+import (
+	"strings"
+	"unicode/utf8"
+)
 
 // CheckUsername returns nil when name follows the username rules of PROTOCOL
 // §5: 1 to 32 characters of A–Z a–z 0–9 _ . -, starting with a letter or
@@ -60,4 +63,55 @@ func CheckText(text string) (string, *Error) {
 // characters a terminal may act on.
 func IsControl(r rune) bool {
 	return r < 0x20 || r >= 0x7f && r <= 0x9f
+}
+
+// FoldRoom checks a room name against PROTOCOL §5.1 (1 to 32 characters of
+// a–z 0–9 _ -, starting with a letter or a digit; A–Z are accepted) and
+// returns its folded (lower-case) form, the one the server reports and keys
+// rooms by. Otherwise it returns the invalid_room error to answer with; a
+// missing room (passed as "") is invalid_room too. A name that is already
+// folded is returned as is, without allocating.
+func FoldRoom(name string) (string, *Error) {
+	if name == "" {
+		return "", newError(CodeInvalidRoom, "a room name is required (1 to 32 letters, digits, _ and -)")
+	}
+	upper := false
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		alnum := c >= 'a' && c <= 'z' || c >= '0' && c <= '9'
+		if c >= 'A' && c <= 'Z' {
+			alnum, upper = true, true
+		}
+		if i == 0 && !alnum {
+			return "", newError(CodeInvalidRoom, "room name "+QuoteForMessage(name)+" must start with a letter or a digit")
+		}
+		if !alnum && c != '_' && c != '-' {
+			return "", newError(CodeInvalidRoom, "room name "+QuoteForMessage(name)+" may only hold letters a–z, digits, _ and -")
+		}
+	}
+	if len(name) > MaxRoomName {
+		return "", newError(CodeInvalidRoom, "a room name has at most 32 characters")
+	}
+	if upper {
+		return strings.ToLower(name), nil
+	}
+	return name, nil
+}
+
+// CheckPassword checks a password (PROTOCOL §5.5): has says the member was
+// present; a missing one, or one outside MinPassword to MaxPassword bytes of
+// UTF-8, is weak_password. Passwords from DecodeClient are always valid
+// UTF-8; any other string that is not is weak_password too.
+func CheckPassword(pw string, has bool) *Error {
+	switch {
+	case !has:
+		return newError(CodeWeakPassword, "a password is required (8 to 1024 bytes)")
+	case len(pw) < MinPassword:
+		return newError(CodeWeakPassword, "a password has at least 8 bytes")
+	case len(pw) > MaxPassword:
+		return newError(CodeWeakPassword, "a password has at most 1024 bytes")
+	case !utf8.ValidString(pw):
+		return newError(CodeWeakPassword, "a password must be valid UTF-8")
+	}
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 	"unicode"
+	"unicode/utf8"
 
 	"pynet/protocol"
 )
@@ -151,5 +152,129 @@ func TestIsControl(t *testing.T) {
 		if protocol.IsControl(r) {
 			t.Errorf("IsControl(%U) = true", r)
 		}
+	}
+}
+
+func TestFoldRoom(t *testing.T) {
+	tests := []struct {
+		in, want string // want is the folded name when msg is ""
+		msg      string // a part of the invalid_room message
+	}{
+		{in: "lobby", want: "lobby"},
+		{in: "go", want: "go"},
+		{in: "a", want: "a"},
+		{in: "0", want: "0"},
+		{in: "9lives", want: "9lives"},
+		{in: "a_b-c", want: "a_b-c"},
+		{in: "a_", want: "a_"},
+		{in: "a-", want: "a-"},
+		{in: "x__--", want: "x__--"},
+		{in: "Go", want: "go"},
+		{in: "LOBBY", want: "lobby"},
+		{in: "Rust-Lang_2", want: "rust-lang_2"},
+		{in: "Z", want: "z"},
+		{in: strings.Repeat("a", 32), want: strings.Repeat("a", 32)},
+		{in: strings.Repeat("A", 32), want: strings.Repeat("a", 32)},
+		{in: "0" + strings.Repeat("-", 31), want: "0" + strings.Repeat("-", 31)},
+
+		{in: "", msg: "a room name is required"},
+		{in: strings.Repeat("a", 33), msg: "at most 32 characters"},
+		{in: strings.Repeat("a", 1000), msg: "at most 32 characters"},
+		{in: "_a", msg: "start with a letter or a digit"},
+		{in: "-a", msg: "start with a letter or a digit"},
+		{in: "_", msg: "start with a letter or a digit"},
+		{in: ".a", msg: "start with a letter or a digit"},
+		{in: " a", msg: "start with a letter or a digit"},
+		{in: "a.b", msg: "may only hold"}, // valid in a username, not in a room name
+		{in: "a b", msg: "may only hold"},
+		{in: "a ", msg: "may only hold"},
+		{in: "a\t", msg: "may only hold"},
+		{in: "a\n", msg: "may only hold"},
+		{in: "a\x00", msg: "may only hold"},
+		{in: "a#b", msg: "may only hold"},
+		{in: "#go", msg: "start with a letter or a digit"},
+		{in: "a/b", msg: "may only hold"},
+		{in: "a@b", msg: "may only hold"},
+		{in: "a[b", msg: "may only hold"}, // the bytes around A-Z and a-z
+		{in: "a`b", msg: "may only hold"},
+		{in: "a{b", msg: "may only hold"},
+		{in: "@b", msg: "start with a letter or a digit"},
+		{in: "é", msg: "start with a letter or a digit"},
+		{in: "café", msg: "may only hold"},
+		{in: "ｇo", msg: "start with a letter or a digit"}, // fullwidth g
+		{in: "KELVIN\u212a", msg: "may only hold"},        // K that folds to k under Unicode rules
+		{in: strings.Repeat("a", 31) + "é", msg: "may only hold"},
+		{in: "a\xff", msg: "may only hold"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := protocol.FoldRoom(tt.in)
+			if tt.msg == "" {
+				if err != nil || got != tt.want {
+					t.Errorf("FoldRoom(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+				}
+				if again, err := protocol.FoldRoom(got); err != nil || again != got {
+					t.Errorf("FoldRoom(%q) = %q, %v: folding is not idempotent", got, again, err)
+				}
+				return
+			}
+			if err == nil || err.Code != protocol.CodeInvalidRoom || !strings.Contains(err.Message, tt.msg) || got != "" {
+				t.Errorf("FoldRoom(%q) = %q, %v; want invalid_room saying %q", tt.in, got, err, tt.msg)
+			}
+			if err != nil && (len(err.Message) > 120 || !utf8.ValidString(err.Message)) {
+				t.Errorf("FoldRoom(%.40q): message %q is too long or not UTF-8", tt.in, err.Message)
+			}
+		})
+	}
+}
+
+func TestFoldRoomAllocs(t *testing.T) {
+	var folded string
+	if allocs := testing.AllocsPerRun(100, func() { folded, _ = protocol.FoldRoom("lobby") }); allocs != 0 || folded != "lobby" {
+		t.Errorf("FoldRoom of a folded name: %v allocations, want 0", allocs)
+	}
+}
+
+func TestCheckPassword(t *testing.T) {
+	tests := []struct {
+		name string
+		pw   string
+		has  bool
+		msg  string // a part of the weak_password message; "" when accepted
+	}{
+		{name: "8 bytes", pw: "12345678", has: true},
+		{name: "1024 bytes", pw: strings.Repeat("p", 1024), has: true},
+		{name: "passphrase", pw: "correct horse battery staple", has: true},
+		{name: "4 two-byte characters", pw: "éééé", has: true}, // 8 bytes
+		{name: "2 four-byte characters", pw: "😀😀", has: true},  // 8 bytes
+		{name: "1024 bytes multibyte", pw: strings.Repeat("é", 512), has: true},
+		{name: "spaces count", pw: "        ", has: true},
+		{name: "control characters", pw: "\x00\x01\x02\x03\x04\x05\x06\x07", has: true},
+
+		{name: "missing", pw: "", has: false, msg: "required"},
+		{name: "missing ignores value", pw: "12345678", has: false, msg: "required"},
+		{name: "empty", pw: "", has: true, msg: "at least 8"},
+		{name: "7 bytes", pw: "1234567", has: true, msg: "at least 8"},
+		{name: "3 characters, 7 bytes", pw: "éé1é"[:7], has: true, msg: "at least 8"},
+		{name: "1025 bytes", pw: strings.Repeat("p", 1025), has: true, msg: "at most 1024"},
+		{name: "1025 bytes multibyte", pw: strings.Repeat("é", 512) + "x", has: true, msg: "at most 1024"},
+		{name: "invalid UTF-8", pw: "12345678\xff", has: true, msg: "UTF-8"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := protocol.CheckPassword(tt.pw, tt.has)
+			if tt.msg == "" {
+				if err != nil {
+					t.Errorf("CheckPassword(%.20q, %v) = %v, want nil", tt.pw, tt.has, err)
+				}
+				return
+			}
+			if err == nil || err.Code != protocol.CodeWeakPassword || !strings.Contains(err.Message, tt.msg) {
+				t.Errorf("CheckPassword(%.20q, %v) = %v, want weak_password saying %q", tt.pw, tt.has, err, tt.msg)
+			}
+			if err != nil && strings.Contains(err.Message, tt.pw) && tt.pw != "" {
+				t.Errorf("CheckPassword: message %q repeats the password", err.Message)
+			}
+		})
 	}
 }

@@ -77,8 +77,8 @@ func (r *run) names(idx int) []string {
 
 // checkWelcome notes what in a welcome would spoil the measurement.
 func (r *run) checkWelcome(f *protocol.ServerFrame) {
-	if f.Protocol != protocol.Version {
-		r.tally.note("protocol", fmt.Sprintf("the server speaks protocol %d, the bench %d", f.Protocol, protocol.Version))
+	if f.Protocol != protocol.VersionV1 { // the bench joins as a v1 client
+		r.tally.note("protocol", fmt.Sprintf("the server speaks protocol %d, the bench %d", f.Protocol, protocol.VersionV1))
 	}
 	if l := f.Limits; l != nil && l.Rate > 0 && l.Burst > 0 {
 		r.tally.note("limits", fmt.Sprintf("the server rate-limits every connection (rate %g/s, burst %d): "+

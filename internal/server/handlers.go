@@ -36,7 +36,13 @@ var handlers = map[string]handler{
 // the rate limit first, then the frame's shape, then join state, then the
 // members (inside each handler).
 func (c *conn) handle(line []byte, now time.Time) string {
-	f, perr := protocol.DecodeClient(line)
+	var f protocol.Frame
+	var perr *protocol.Error
+	if c.joined && !c.v2 {
+		f, perr = protocol.DecodeClientV1(line) // v2-only members are ignored
+	} else {
+		f, perr = protocol.DecodeClient(line)
+	}
 	if c.trace != nil {
 		c.trace.Frame(line) // passwords and tokens masked
 	}
