@@ -37,6 +37,8 @@ type serverFlags struct {
 	trace      bool
 	cpuProfile string
 	metrics    string
+	metricsPub bool
+	pprof      bool
 	data       string
 	retain     int
 	fsync      string
@@ -79,7 +81,9 @@ func parseServerFlags(args []string, stderr io.Writer) (*serverFlags, error) {
 	fs.IntVar(&c.MaxPerIP, "max-per-ip", c.MaxPerIP, "connections and held sessions per address, IPv6 per /64 (0 = no limit)")
 	fs.StringVar(&sf.exempt, "ip-limit-exempt", "127.0.0.1,::1", "comma-separated addresses or CIDRs that -max-per-ip does not apply to")
 	fs.BoolVar(&c.InsecureAuth, "insecure-auth", false, "allow passwords and account tokens over plain TCP from other addresses than 127.0.0.1 and ::1")
-	fs.StringVar(&sf.metrics, "metrics", "", "serve /metrics (Prometheus), /debug/vars and /debug/pprof/ over HTTP on `host:port` (off by default; keep it private)")
+	fs.BoolVar(&sf.metricsPub, "metrics-public", false, "allow -metrics on an address other hosts can reach")
+	fs.BoolVar(&sf.pprof, "pprof", false, "also serve /debug/pprof/ on the -metrics address")
+	fs.StringVar(&sf.metrics, "metrics", "", "serve /metrics (Prometheus) and /debug/vars over HTTP on `host:port` (off by default; a loopback address unless -metrics-public)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -179,7 +183,7 @@ func runServer(ctx context.Context, args []string) int {
 		return 2
 	}
 	if sf.metrics != "" {
-		ms, err := metrics.Start(sf.metrics, srv, log)
+		ms, err := metrics.Start(sf.metrics, srv, log, metrics.Options{Pprof: sf.pprof, Public: sf.metricsPub})
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "pynet server: %v\n", err)
 			return 1

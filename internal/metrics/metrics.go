@@ -40,15 +40,32 @@ import (
 // processStart is reported as process_start_time_seconds.
 var processStart = time.Now()
 
+// Options says what the operations endpoints expose beyond /metrics.
+type Options struct {
+	// Pprof serves /debug/pprof/ (pynet server -pprof): profiles reveal a
+	// lot and can keep the process busy, so they are off unless asked for.
+	Pprof bool
+	// Public allows listening on an address other hosts can reach
+	// (pynet server -metrics-public); without it Start refuses one.
+	Public bool
+}
+
 // Handler returns the operations endpoints for srv on a new ServeMux.
-func Handler(srv *server.Server) http.Handler {
+func Handler(srv *server.Server, opts ...Options) http.Handler {
+	var o Options
+	if len(opts) > 0 {
+		o = opts[0]
+	}
 	cfg := srv.Config()
 	st := srv.Stats()
 	v := Var(srv.Stats())
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		fmt.Fprint(w, "PyNet Chat operations endpoints:\n  /metrics       Prometheus metrics\n  /debug/vars    expvar JSON\n  /debug/pprof/  profiles\n")
+		fmt.Fprint(w, "PyNet Chat operations endpoints:\n  /metrics       Prometheus metrics\n  /debug/vars    expvar JSON\n")
+		if o.Pprof {
+			fmt.Fprint(w, "  /debug/pprof/  profiles\n")
+		}
 	})
 	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
 		var buf bytes.Buffer
@@ -61,6 +78,9 @@ func Handler(srv *server.Server) http.Handler {
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		writeVars(w, v)
 	})
+	if !o.Pprof {
+		return mux
+	}
 	// pprof.Index finds the profile name after "/debug/pprof/", so the
 	// handlers must sit at exactly these paths.
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
@@ -80,17 +100,26 @@ type Server struct {
 
 // Start listens on addr and serves Handler(srv) there until Close. It logs
 // "metrics on http://HOST:PORT/metrics" once it accepts connections.
-func Start(addr string, srv *server.Server, log *slog.Logger) (*Server, error) {
+// An address other hosts can reach is refused unless opts says Public.
+func Start(addr string, srv *server.Server, log *slog.Logger, opts ...Options) (*Server, error) {
 	if log == nil {
 		log = slog.Default()
+	}
+	var o Options
+	if len(opts) > 0 {
+		o = opts[0]
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("metrics: %w", err)
 	}
+	if ta, ok := ln.Addr().(*net.TCPAddr); ok && !ta.IP.IsLoopback() && !o.Public {
+		ln.Close()
+		return nil, fmt.Errorf("metrics: %s is reachable from other hosts; bind a loopback address or add -metrics-public", addr)
+	}
 	m := &Server{
 		hs: &http.Server{
-			Handler:           Handler(srv),
+			Handler:           Handler(srv, o),
 			ReadHeaderTimeout: 10 * time.Second,
 			IdleTimeout:       2 * time.Minute,
 			MaxHeaderBytes:    16 << 10,
@@ -102,7 +131,7 @@ func Start(addr string, srv *server.Server, log *slog.Logger) (*Server, error) {
 	}
 	log.Info("metrics on " + m.URL())
 	if ta, ok := ln.Addr().(*net.TCPAddr); ok && !ta.IP.IsLoopback() {
-		log.Warn("the metrics address is reachable from other hosts; /debug/pprof/ and /debug/vars show the process's internals", "addr", ln.Addr().String())
+		log.Warn("the metrics address is reachable from other hosts (-metrics-public); /debug/vars shows the process's internals", "addr", ln.Addr().String(), "pprof", o.Pprof)
 	}
 	go func() {
 		defer close(m.done)

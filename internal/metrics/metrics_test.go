@@ -349,7 +349,7 @@ func TestOtherEndpoints(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ms, err := Start("127.0.0.1:0", srv, slog.New(slog.DiscardHandler))
+	ms, err := Start("127.0.0.1:0", srv, slog.New(slog.DiscardHandler), Options{Pprof: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -405,4 +405,34 @@ func TestEscaping(t *testing.T) {
 			t.Errorf("escapeHelp(%q) = %q, want %q", tc.in, got, tc.help)
 		}
 	}
+}
+
+// pprof is served only when asked for, and an address other hosts can
+// reach needs Public (issue: anyone could take profiles and the CPU).
+func TestPprofOffByDefaultAndPublicNeedsConsent(t *testing.T) {
+	srv, err := server.New(server.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, err := Start("127.0.0.1:0", srv, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ms.Close()
+	resp, err := http.Get("http://" + ms.Addr().String() + "/debug/pprof/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("/debug/pprof/ without Pprof: status %d, want 404", resp.StatusCode)
+	}
+	if _, err := Start("0.0.0.0:0", srv, slog.New(slog.DiscardHandler)); err == nil || !strings.Contains(err.Error(), "-metrics-public") {
+		t.Fatalf("0.0.0.0 without Public: %v", err)
+	}
+	pub, err := Start("0.0.0.0:0", srv, slog.New(slog.DiscardHandler), Options{Public: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub.Close()
 }
