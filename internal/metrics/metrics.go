@@ -252,6 +252,8 @@ func WritePrometheus(b *bytes.Buffer, st *server.Stats, cfg server.Config) {
 	p.vec(family{"pynet_errors_total", "counter", "Error frames sent, by code."}, "code", &st.Errors)
 	p.vec(family{"pynet_disconnects_total", "counter", "Connections closed, by reason (server_full: refused at accept)."}, "reason", &st.Closed)
 	p.one(family{"pynet_rate_limited_total", "counter", "Lines refused by the rate limit."}, st.RateLimited.Load())
+	p.one(family{"pynet_store_commits_total", "counter", "Store transactions that carried messages (-data); messages committed divided by this is the group-commit batch size."}, st.Commits.Load())
+	p.one(family{"pynet_store_messages_committed_total", "counter", "Messages committed to the store (-data) before anyone saw them."}, st.Committed.Load())
 	p.one(family{"pynet_outbound_queue_max_bytes", "gauge", "Largest outbound queue of one connection seen since start, in bytes."}, st.MaxQueueSeen.Load())
 	p.one(family{"pynet_outbound_queue_limit_bytes", "gauge", "Outbound queue limit per connection (-max-queue), in bytes."}, int64(cfg.MaxQueue))
 	p.one(family{"pynet_max_clients", "gauge", "Most connections allowed at once (-max-clients)."}, int64(cfg.MaxClients))
@@ -290,6 +292,8 @@ func snapshot(st *server.Stats) map[string]any {
 		"disconnects":          vec(&st.Closed),
 		"rate_limited":         st.RateLimited.Load(),
 		"outbound_queue_max":   st.MaxQueueSeen.Load(),
+		"store_commits":        st.Commits.Load(),
+		"store_committed":      st.Committed.Load(),
 	}
 }
 
