@@ -262,10 +262,15 @@ func (h *hub) acceptLocked(m *outMsg, text string, action bool) {
 // order (all lower ids are delivered), and acknowledges it.
 func (h *hub) deliverLocked(m *outMsg) {
 	h.lastID = m.id
-	if r := m.room; r != nil {
-		r.hist.add(m.id, m.frame)
+	if m.room != nil {
+		// The room as it is now: with a store, a room that emptied and was
+		// forgotten while the message was being committed may have been
+		// made again since.
 		h.stats.Broadcasts.Add(1)
-		h.stats.Deliveries.Add(int64(h.fanoutLocked(r, m.frame, protocol.MsgMessage, m.from)))
+		if r := h.rooms[m.room.name]; r != nil { // else nobody is in it any more; the store has it
+			r.hist.add(m.id, m.frame)
+			h.stats.Deliveries.Add(int64(h.fanoutLocked(r, m.frame, protocol.MsgMessage, m.from)))
+		}
 	} else {
 		to := m.to
 		if c := to.conn; c != nil {
@@ -335,7 +340,9 @@ func (h *hub) roomLocked(name string) *room {
 	}
 	floor := h.forgotAt
 	if h.store != nil {
-		floor = h.lastID // older messages are in the store
+		// Older messages are in the store, and so may be messages accepted
+		// but not yet committed (nextID-1 covers those too).
+		floor = h.nextID - 1
 	}
 	r := &room{name: name, hist: newHistory(h.cfg.History, floor), emptyAt: time.Now()}
 	h.rooms[name] = r
