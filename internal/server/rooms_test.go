@@ -418,3 +418,35 @@ func TestRoomsPaging(t *testing.T) {
 		t.Fatalf("second page: %d rooms, more=%v", len(r2.Rooms), r2.More)
 	}
 }
+
+// Without a store, rooms without members are forgotten, history included,
+// least recently emptied first, while more than 1,000 of them exist.
+func TestEmptyRoomsAreForgottenBeyondAThousand(t *testing.T) {
+	ts := startServer(t, nil)
+	first, _ := ts.joinV2(t, "first", "oldest")
+	first.send(`{"type":"message","room":"oldest","text":"remember me","ref":"m"}`)
+	first.expect("ack")
+	first.send(`{"type":"leave"}`)
+	first.expect("bye")
+	for u := range 11 { // 1,100 more rooms, emptied after "oldest"
+		names := make([]string, 100)
+		for i := range names {
+			names[i] = fmt.Sprintf("u%02dr%03d", u, i)
+		}
+		c, _ := ts.joinV2(t, fmt.Sprintf("user%d", u), names...)
+		c.send(`{"type":"leave"}`)
+		c.expect("bye")
+	}
+	c, ans := ts.joinV2(t, "late")
+	c.send(`{"type":"enter","room":"oldest","since":0,"epoch":%q}`, ans.welcome.Epoch)
+	if e := c.expect("entered"); e.Replay != 0 || !e.Gap {
+		t.Fatalf("a forgotten room: %+v, want no replay and gap", e)
+	}
+	// "oldest" is made anew: its messages from before are gone.
+	c.send(`{"type":"exit","room":"oldest"}`)
+	c.expect("exited")
+	c.send(`{"type":"users","room":"oldest"}`)
+	if u := c.expect("users"); u.Count != 0 {
+		t.Fatalf("%+v", u)
+	}
+}
