@@ -6,6 +6,20 @@ import (
 	"io"
 )
 
+// ErrBudget is returned by ReadLine when a line needs a larger buffer and
+// the reader's Budget refuses it: the server is holding as many bytes of
+// partial lines as it allows. The connection should be closed.
+var ErrBudget = errors.New("line buffer budget exhausted")
+
+// Budget is shared by many LineReaders to bound the bytes they hold beyond
+// their small initial buffers (PROTOCOL §1 lets every connection hold a
+// line of up to max bytes; thousands of connections each holding one must
+// not exhaust memory). It must be safe for concurrent use.
+type Budget interface {
+	Reserve(n int) bool
+	Release(n int)
+}
+
 // ErrLineTooLong is returned by ReadLine, once per offending line, when a line
 // exceeds the reader's limit. The rest of that line is discarded without being
 // buffered; the next ReadLine returns the line after it.
@@ -35,6 +49,22 @@ type LineReader struct {
 	err       error // read error, returned once the buffered lines are used up
 	zeroReads int   // consecutive (0, nil) reads, bounded like bufio does
 	total     int64 // bytes read from rd so far
+	budget    Budget
+	reserved  int // bytes reserved from budget for the buffer beyond initialBuf
+}
+
+// SetBudget makes the reader reserve, from b, every byte its buffer grows
+// beyond its initial size, and give them back when it shrinks. A refused
+// reservation makes ReadLine return ErrBudget.
+func (lr *LineReader) SetBudget(b Budget) { lr.budget = b }
+
+// ReleaseBudget gives back what the reader holds from its budget; call it
+// when the connection is done.
+func (lr *LineReader) ReleaseBudget() {
+	if lr.budget != nil && lr.reserved > 0 {
+		lr.budget.Release(lr.reserved)
+		lr.reserved = 0
+	}
 }
 
 // NewLineReader returns a reader of lines of at most max bytes (CR/LF excluded).
@@ -134,6 +164,15 @@ func (lr *LineReader) fill() {
 		if size <= lr.w { // cannot happen: cutLine stops at max+1 bytes
 			size = lr.w + 1
 		}
+		if lr.budget != nil {
+			if extra := size - initialBuf - lr.reserved; extra > 0 {
+				if !lr.budget.Reserve(extra) {
+					lr.err = ErrBudget
+					return
+				}
+				lr.reserved += extra
+			}
+		}
 		nb := make([]byte, size)
 		copy(nb, lr.buf[:lr.w])
 		lr.buf = nb
@@ -164,6 +203,7 @@ func (lr *LineReader) maybeShrink() {
 		lr.w = copy(nb, lr.buf[lr.r:lr.w])
 		lr.r = 0
 		lr.buf = nb
+		lr.ReleaseBudget()
 	}
 }
 

@@ -50,6 +50,11 @@ type Config struct {
 	// LineTimeout closes a connection whose current line has been pending
 	// this long since its first byte; 0 = never.
 	LineTimeout time.Duration
+	// LineBudget bounds the bytes all connections together hold for
+	// partial lines beyond a small per-connection buffer; a connection
+	// whose line needs more when it is spent gets bye server_full. 0 = no
+	// budget.
+	LineBudget int64
 	// RenameBurst and RenameEvery are the rename limit: a burst, then one
 	// more per RenameEvery.
 	RenameBurst int
@@ -95,6 +100,7 @@ func DefaultConfig() Config {
 		PresenceLimit: 1000,
 		MaxPerIP:      64,
 		LineTimeout:   30 * time.Second,
+		LineBudget:    64 << 20,
 		RenameBurst:   5,
 		RenameEvery:   10 * time.Second,
 		Version:       "2.0.0",
@@ -132,6 +138,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("presence-limit must be from 0 (off) to 1500, got %d", c.PresenceLimit)
 	case c.MaxPerIP < 0:
 		return errors.New("max-per-ip must be 0 (no limit) or more")
+	case c.LineBudget < 0:
+		return errors.New("the line budget must be 0 (none) or more")
 	case c.RenameBurst < 0 || c.RenameEvery < 0:
 		return errors.New("the rename limit must be 0 (off) or more")
 	}

@@ -76,6 +76,9 @@ func newConn(s *Server, nc netConn, num uint64, now time.Time) *conn {
 		in = &lineClock{r: in, c: c}
 	}
 	c.lr = protocol.NewLineReader(in, s.cfg.MaxFrame)
+	if s.lineBudget != nil {
+		c.lr.SetBudget(s.lineBudget)
+	}
 	if s.cfg.rateLimited() {
 		c.bucket = newTokenBucket(s.cfg.Rate, s.cfg.Burst, now)
 	}
@@ -107,6 +110,7 @@ func (c *conn) run() {
 func (c *conn) finish(why string, err error) {
 	defer c.srv.wg.Done()
 	defer c.srv.release(c)
+	defer c.lr.ReleaseBudget()
 	c.stop(why)
 	reason := c.stopped()
 	c.srv.hub.detach(c, reason)
@@ -202,6 +206,11 @@ func (c *conn) afterRead(line []byte, err error) (string, error) {
 	case err == nil:
 		c.heard(now)
 		return c.handle(line, now), nil
+	case errors.Is(err, protocol.ErrBudget):
+		// The server holds as many bytes of partial lines as it allows:
+		// the connection whose line needs more is cut off (memory budget).
+		c.srv.stats.BudgetRefusals.Add(1)
+		return protocol.ReasonServerFull, nil
 	case errors.Is(err, protocol.ErrLineTooLong):
 		c.heard(now)
 		c.frameTooLarge(now)

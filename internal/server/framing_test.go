@@ -191,3 +191,33 @@ func TestServerFramesAreSingleLineObjects(t *testing.T) {
 		}
 	}
 }
+
+// Partial lines are held within a server-wide budget: past it, the
+// connection whose line needs more memory is cut off (bye server_full);
+// the others, and the budget once given back, are unaffected.
+func TestPartialLineBudget(t *testing.T) {
+	ts := startServer(t, func(c *server.Config) { c.LineBudget = 100 << 10 })
+	a := ts.join(t, "a")
+	w := ts.join(t, "w")
+	a.expect("joined")
+	part := `{"type":"message","text":"hi","pad":"` + strings.Repeat("x", 40<<10)
+	a.write(part)
+	eventually(t, wait, "a's partial line to be held", func() bool { return ts.LineBudgetInUse() >= 40<<10 })
+	b := ts.dial(t)
+	b.write(part)
+	if f := b.next(); f.Type != "bye" || f.Reason != "server_full" {
+		t.Fatalf("over the budget: %+v, want bye server_full", f)
+	}
+	b.expectClosed()
+	a.write(`"}` + "\n")
+	if m := w.expect("message"); m.Text != "hi" {
+		t.Fatalf("a's message: %+v", m)
+	}
+	eventually(t, wait, "the budget to be given back", func() bool { return ts.LineBudgetInUse() == 0 })
+	c := ts.dial(t)
+	c.write(part + `"}` + "\n")
+	c.expectError("join_required")
+	if n := ts.Stats().BudgetRefusals.Load(); n != 1 {
+		t.Fatalf("budget refusals = %d", n)
+	}
+}

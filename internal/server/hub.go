@@ -184,13 +184,12 @@ func (h *hub) sendLocked(c *conn, frame []byte, typ string) {
 	}
 }
 
-// kickLocked ends a slow consumer's session: the others hear left
-// slow_consumer, and the connection is told to close (bye if it fits).
+// kickLocked cuts off a slow consumer: its queue is made final at once
+// (nothing more is queued to it; bye goes out if it fits), and its reader
+// wakes up and ends the session (others hear left slow_consumer) in a
+// critical section of its own. So a fanout that finds many slow readers
+// costs O(members) here, not O(slow × members) in one critical section.
 func (h *hub) kickLocked(c *conn) {
-	s := c.sess
-	if s != nil && s.conn == c && !s.ended {
-		h.endSessionLocked(s, protocol.ReasonSlowConsumer)
-	}
 	c.stop(protocol.ReasonSlowConsumer)
 }
 

@@ -50,6 +50,8 @@ type Server struct {
 	accounts *accountBook
 	guard    *guard
 	lazy     *lazyFlusher
+	// lineBudget is shared by every connection's LineReader (nil: none).
+	lineBudget *byteBudget
 	// fatal is closed when the store fails: Serve stops and returns failErr.
 	fatal     chan struct{}
 	fatalOnce sync.Once
@@ -84,6 +86,9 @@ func New(cfg Config) (*Server, error) {
 	s.guard = newGuard(&s.cfg)
 	s.lazy = newLazyFlusher()
 	s.fatal = make(chan struct{})
+	if cfg.LineBudget > 0 {
+		s.lineBudget = &byteBudget{limit: cfg.LineBudget}
+	}
 	if cfg.Store != nil {
 		if err := s.hub.restore(); err != nil {
 			return nil, err
@@ -312,3 +317,28 @@ func (s *Server) shutdown() {
 	}
 	s.log.Info("shut down", "connections_closed", len(conns))
 }
+
+// LineBudgetInUse reports the bytes connections hold for partial lines
+// beyond their initial buffers (for metrics and tests).
+func (s *Server) LineBudgetInUse() int64 {
+	if s.lineBudget == nil {
+		return 0
+	}
+	return s.lineBudget.used.Load()
+}
+
+// byteBudget is a server-wide bound on bytes, shared without a lock.
+type byteBudget struct {
+	limit int64
+	used  atomic.Int64
+}
+
+func (b *byteBudget) Reserve(n int) bool {
+	if b.used.Add(int64(n)) > b.limit {
+		b.used.Add(-int64(n))
+		return false
+	}
+	return true
+}
+
+func (b *byteBudget) Release(n int) { b.used.Add(-int64(n)) }

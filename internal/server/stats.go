@@ -10,18 +10,19 @@ import (
 // (for /metrics) never takes a server lock. The fanout path adds to them once
 // per broadcast, not once per recipient.
 type Stats struct {
-	ConnsAccepted atomic.Int64 // connections accepted, refused ones included
-	ConnsCurrent  atomic.Int64 // connections open now, joined or not
-	Joined        atomic.Int64 // users joined now
-	BytesIn       atomic.Int64
-	BytesOut      atomic.Int64
-	Writes        atomic.Int64 // socket writes; FramesOut / Writes is how well writes coalesce
-	Broadcasts    atomic.Int64 // public messages accepted
-	Deliveries    atomic.Int64 // message frames (public and private) queued to recipients
-	RateLimited   atomic.Int64 // lines refused by the rate limit
-	MaxQueueSeen  atomic.Int64 // largest outbound queue of one connection, bytes
-	Commits       atomic.Int64 // store transactions with messages (with -data)
-	Committed     atomic.Int64 // messages committed to the store
+	ConnsAccepted  atomic.Int64 // connections accepted, refused ones included
+	ConnsCurrent   atomic.Int64 // connections open now, joined or not
+	Joined         atomic.Int64 // users joined now
+	BytesIn        atomic.Int64
+	BytesOut       atomic.Int64
+	Writes         atomic.Int64 // socket writes; FramesOut / Writes is how well writes coalesce
+	Broadcasts     atomic.Int64 // public messages accepted
+	Deliveries     atomic.Int64 // message frames (public and private) queued to recipients
+	RateLimited    atomic.Int64 // lines refused by the rate limit
+	MaxQueueSeen   atomic.Int64 // largest outbound queue of one connection, bytes
+	Commits        atomic.Int64 // store transactions with messages (with -data)
+	BudgetRefusals atomic.Int64 // connections cut off because the partial-line budget was spent
+	Committed      atomic.Int64 // messages committed to the store
 
 	FramesIn  CounterVec // by client frame type ("invalid" for lines that did not decode)
 	FramesOut CounterVec // by server frame type
