@@ -400,3 +400,43 @@ func TestLineReaderBuffered(t *testing.T) {
 		t.Errorf("Buffered after first line = %d, want %d", n, len("bc\nde"))
 	}
 }
+
+type testBudget struct{ used, limit int }
+
+func (b *testBudget) Reserve(n int) bool {
+	if b.used+n > b.limit {
+		return false
+	}
+	b.used += n
+	return true
+}
+func (b *testBudget) Release(n int) { b.used -= n }
+
+func TestLineReaderBudget(t *testing.T) {
+	b := &testBudget{limit: 10000}
+	long := strings.Repeat("x", 6000)
+	lr := protocol.NewLineReader(strings.NewReader(long+"\n"+"short\n"), 1<<16)
+	lr.SetBudget(b)
+	if line, err := lr.ReadLine(); err != nil || len(line) != 6000 {
+		t.Fatalf("%d bytes, %v", len(line), err)
+	}
+	if b.used == 0 {
+		t.Fatal("growing the buffer reserved nothing")
+	}
+	if line, err := lr.ReadLine(); err != nil || string(line) != "short" {
+		t.Fatalf("%q %v", line, err)
+	}
+	if b.used != 0 {
+		t.Fatalf("after shrinking, %d bytes still reserved", b.used)
+	}
+	tight := &testBudget{limit: 1000}
+	lr = protocol.NewLineReader(strings.NewReader(long+"\n"), 1<<16)
+	lr.SetBudget(tight)
+	if _, err := lr.ReadLine(); err != protocol.ErrBudget {
+		t.Fatalf("over the budget: %v, want ErrBudget", err)
+	}
+	lr.ReleaseBudget()
+	if tight.used != 0 {
+		t.Fatalf("ReleaseBudget left %d", tight.used)
+	}
+}
