@@ -76,6 +76,7 @@ func (a *accountBook) isAccount(key string) bool {
 // hashes and shares them among addresses. Separate throttles, so that a
 // flood of names cannot evict the per-address buckets.
 type guard struct {
+	joins    *auth.Throttle // successful joins per address; nil when off
 	byName   *auth.Throttle
 	byAddr   *auth.Throttle
 	register *auth.Throttle
@@ -97,7 +98,12 @@ func newGuard(cfg *Config) *guard {
 	if n <= 0 {
 		n = defaultHashers
 	}
+	var joins *auth.Throttle
+	if cfg.JoinBurst > 0 {
+		joins = auth.NewThrottle(cfg.JoinBurst, cfg.JoinEvery, throttleKeys)
+	}
 	return &guard{
+		joins:    joins,
 		byName:   auth.NewThrottle(loginBurst, loginEvery, throttleKeys),
 		byAddr:   auth.NewThrottle(loginBurst, loginEvery, throttleKeys),
 		register: auth.NewThrottle(registerBurst, registerEvery, throttleKeys),

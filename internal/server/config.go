@@ -55,6 +55,13 @@ type Config struct {
 	// whose line needs more when it is spent gets bye server_full. 0 = no
 	// budget.
 	LineBudget int64
+	// JoinBurst and JoinEvery throttle successful joins per address (IPv6:
+	// per /64; the IPLimitExempt addresses are not throttled): a burst,
+	// then one more per JoinEvery, so that a few addresses cannot churn
+	// joins and leaves around a big room. Reconnecting does not reset it.
+	// JoinBurst 0 turns it off.
+	JoinBurst int
+	JoinEvery time.Duration
 	// RenameBurst and RenameEvery are the rename limit: a burst, then one
 	// more per RenameEvery.
 	RenameBurst int
@@ -101,6 +108,8 @@ func DefaultConfig() Config {
 		MaxPerIP:      64,
 		LineTimeout:   30 * time.Second,
 		LineBudget:    64 << 20,
+		JoinBurst:     64,
+		JoinEvery:     250 * time.Millisecond,
 		RenameBurst:   5,
 		RenameEvery:   10 * time.Second,
 		Version:       "2.0.0",
@@ -138,6 +147,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("presence-limit must be from 0 (off) to 1500, got %d", c.PresenceLimit)
 	case c.MaxPerIP < 0:
 		return errors.New("max-per-ip must be 0 (no limit) or more")
+	case c.JoinBurst < 0 || c.JoinEvery < 0 || c.JoinBurst > 0 && c.JoinEvery == 0:
+		return errors.New("the join throttle needs a burst of 0 (off) or more and a positive interval")
 	case c.LineBudget < 0:
 		return errors.New("the line budget must be 0 (none) or more")
 	case c.RenameBurst < 0 || c.RenameEvery < 0:

@@ -138,6 +138,14 @@ func (c *conn) handleJoin(f protocol.Frame, now time.Time) string {
 			return c.reply(&f, e)
 		}
 	}
+	// The join throttle per address (beyond the contract: a few addresses
+	// must not churn joins around a big room).
+	throttled := srv.guard.joins != nil && srv.ips.limitedAddr(c.ip)
+	if throttled {
+		if wait := srv.guard.joins.Wait(c.ip.String(), now); wait > 0 {
+			return c.reply(&f, errRateLimited(wait, "joins from your address"))
+		}
+	}
 	switch {
 	case q.token != "": // the session decides alone
 	case f.HasPassword: // then the password decides alone
@@ -155,6 +163,9 @@ func (c *conn) handleJoin(f protocol.Frame, now time.Time) string {
 	}
 	if res.err != nil {
 		return c.reply(&f, res.err)
+	}
+	if throttled {
+		srv.guard.joins.Take(c.ip.String(), time.Now())
 	}
 	c.joined, c.v2 = true, v2
 	c.joinBy = time.Time{}

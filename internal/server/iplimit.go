@@ -68,6 +68,10 @@ func (l *ipLimiter) limited(k ipKey) bool {
 	return l.cfg.MaxPerIP > 0 && k.ok && !l.cfg.ipExempt(k.addr)
 }
 
+// limitedAddr reports whether k is an address the per-address throttles
+// apply to (whatever MaxPerIP says): not exempt, and an IP address.
+func (l *ipLimiter) limitedAddr(k ipKey) bool { return k.ok && !l.cfg.ipExempt(k.addr) }
+
 // count returns how many connections and held sessions k has.
 func (l *ipLimiter) count(k ipKey) int {
 	if !k.ok {

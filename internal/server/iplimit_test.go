@@ -1,7 +1,9 @@
 package server_test
 
 import (
+	"fmt"
 	"testing"
+	"time"
 
 	"pynet/internal/server"
 	"pynet/protocol"
@@ -101,4 +103,28 @@ func TestHeldSessionsCountTowardsMaxClients(t *testing.T) {
 	d := ts.dial(t)
 	d.send(`{"type":"join","username":"a","protocol":2,"session":%q}`, ans.welcome.Session)
 	d.readJoin(1)
+}
+
+// Joins per address are throttled: a burst, then a steady rate; new
+// connections do not reset it; exempt addresses are not throttled.
+func TestJoinThrottlePerAddress(t *testing.T) {
+	ts := startServer(t, func(c *server.Config) { c.JoinBurst = 3; c.JoinEvery = time.Hour })
+	for i := range 3 {
+		c := ts.dialFrom(t, "127.0.0.2")
+		c.send(`{"type":"join","username":"u%d"}`, i)
+		c.expect("welcome")
+		c.send(`{"type":"leave"}`)
+		c.expect("bye")
+	}
+	c := ts.dialFrom(t, "127.0.0.2")
+	c.send(`{"type":"join","username":"again"}`)
+	if e := c.expectError(protocol.CodeRateLimited); e.RetryAfterMS <= 0 {
+		t.Fatalf("%+v", e)
+	}
+	other := ts.dialFrom(t, "127.0.0.3")
+	other.send(`{"type":"join","username":"other"}`)
+	other.expect("welcome")
+	for i := range 5 {
+		ts.join(t, fmt.Sprintf("local%d", i)) // 127.0.0.1 is exempt
+	}
 }
