@@ -270,6 +270,12 @@ const maxSpare = 32
 // one write.
 const coalesceLimit = 64 << 10
 
+// replayChunk is about how many bytes of a replay are made at a time: a
+// joiner that does not read holds at most this much of its replay in the
+// server (plus its kernel send buffer, see sendBuffer), however long the
+// replay (PROTOCOL §5.4).
+const replayChunk = 16 << 10
+
 var writeBufs = sync.Pool{New: func() any { b := make([]byte, 0, coalesceLimit); return &b }}
 
 // write sends a batch of frames with as few syscalls as it can: a single
@@ -323,12 +329,12 @@ func (q *outQueue) writeSource(buf []byte, src replaySource) ([]byte, error) {
 	for {
 		var done bool
 		var err error
-		buf, done, err = src.fill(buf, coalesceLimit)
+		buf, done, err = src.fill(buf, replayChunk)
 		if err != nil {
 			q.srv.log.Error("replay failed; closing the connection", "err", err)
 			return buf[:0], err
 		}
-		if len(buf) > 0 && (done || len(buf) >= coalesceLimit/2) {
+		if len(buf) > 0 && (done || len(buf) >= replayChunk) {
 			// Each chunk gets a fresh write deadline: a long replay to a
 			// reader that keeps up is not a slow consumer.
 			q.mu.Lock()

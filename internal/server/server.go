@@ -68,6 +68,10 @@ type Server struct {
 	refusals refusalLog
 }
 
+// sendBuffer is each client socket's SO_SNDBUF (the kernel doubles it):
+// enough for full-speed fanout of small frames, bounded for memory.
+const sendBuffer = 256 << 10
+
 // maxRefusing bounds the goroutines that tell refused connections server_full.
 const maxRefusing = 64
 
@@ -230,6 +234,16 @@ func (s *Server) start(nc net.Conn, ip ipKey, overLimit bool) {
 		return
 	}
 	s.nextNum++
+	raw := nc
+	if tc, ok := nc.(interface{ NetConn() net.Conn }); ok { // TLS
+		raw = tc.NetConn()
+	}
+	if tc, ok := raw.(*net.TCPConn); ok {
+		// Cap what the kernel holds for a reader that does not read: with
+		// autotuning a socket may take megabytes, and thousands of
+		// non-reading joiners would take gigabytes of kernel memory.
+		tc.SetWriteBuffer(sendBuffer)
+	}
 	c := newConn(s, asNetConn(nc), s.nextNum, time.Now())
 	c.overLimit = overLimit
 	s.ips.add(ip)
