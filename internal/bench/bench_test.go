@@ -57,7 +57,7 @@ func checkSane(t *testing.T, res bench.Result) {
 	if res.Sent <= 0 {
 		t.Errorf("sent %d messages, want some", res.Sent)
 	}
-	if res.Expected != res.Sent*int64(res.Receivers) {
+	if res.Rooms == 0 && res.Expected != res.Sent*int64(res.Receivers) {
 		t.Errorf("expected %d deliveries, want sent %d × receivers %d", res.Expected, res.Sent, res.Receivers)
 	}
 	if res.Delivered != res.Expected || res.DeliveredFraction != 1 {
@@ -293,6 +293,123 @@ func TestRunServerShutsDown(t *testing.T) {
 	}
 	if notes := strings.Join(res.Notes, "\n"); !strings.Contains(notes, "closed every connection") {
 		t.Errorf("notes %q do not say the server closed every connection", notes)
+	}
+}
+
+// TestRunV2Lobby is workload A's shape with version 2 joins: flat out,
+// every ack's ref unique (v2 sessions de-duplicate refs).
+func TestRunV2Lobby(t *testing.T) {
+	addr := startServer(t, nil)
+	cfg := shortConfig(addr)
+	cfg.Protocol = 2
+	res, err := bench.Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	checkSane(t, res)
+	if res.Protocol != 2 || res.PerMessage != float64(cfg.Clients-1) {
+		t.Errorf("protocol %d, %v recipients per message; want 2 and %d", res.Protocol, res.PerMessage, cfg.Clients-1)
+	}
+}
+
+// roomConfig is the room workload in small: 12 clients in the lobby and
+// in 3 rooms of 4, one sender per room and one more, every third message
+// to the lobby.
+func roomConfig(addr string) bench.Config {
+	cfg := shortConfig(addr)
+	cfg.Clients, cfg.Senders = 12, 4
+	cfg.Protocol, cfg.Rooms, cfg.LobbyEvery = 2, 3, 3
+	return cfg
+}
+
+// checkRooms checks the deliveries a room run of roomConfig must expect:
+// 3 per room message, 11 per lobby message.
+func checkRooms(t *testing.T, res bench.Result) {
+	t.Helper()
+	checkSane(t, res)
+	if res.SentLobby <= 0 || res.SentLobby >= res.Sent {
+		t.Errorf("%d of %d messages to the lobby, want some but not all", res.SentLobby, res.Sent)
+	}
+	if want := (res.Sent-res.SentLobby)*3 + res.SentLobby*11; res.Expected != want {
+		t.Errorf("expected %d deliveries, want %d: (sent %d − lobby %d) × 3 + lobby × 11",
+			res.Expected, want, res.Sent, res.SentLobby)
+	}
+	if res.PerMessage <= 3 || res.PerMessage >= 11 {
+		t.Errorf("%v recipients per message, want between 3 and 11", res.PerMessage)
+	}
+}
+
+func TestRunRoomsFlatOut(t *testing.T) {
+	addr := startServer(t, nil)
+	res, err := bench.Run(context.Background(), roomConfig(addr))
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	checkRooms(t, res)
+	var table strings.Builder
+	res.WriteText(&table)
+	for _, want := range []string{"protocol 2, lobby + 3 rooms (every 3rd message to the lobby)", "each on average", "to the lobby"} {
+		if !strings.Contains(table.String(), want) {
+			t.Errorf("the table lacks %q:\n%s", want, table.String())
+		}
+	}
+}
+
+func TestRunRoomsOpenLoop(t *testing.T) {
+	addr := startServer(t, nil)
+	cfg := roomConfig(addr)
+	cfg.Rate = 600
+	res, err := bench.Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	checkRooms(t, res)
+}
+
+// TestRunRoomsOnly has no lobby messages: with rooms of 4, every message
+// reaches 3 others.
+func TestRunRoomsOnly(t *testing.T) {
+	addr := startServer(t, nil)
+	cfg := roomConfig(addr)
+	cfg.LobbyEvery = 0
+	res, err := bench.Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	checkSane(t, res)
+	if res.SentLobby != 0 || res.Expected != 3*res.Sent {
+		t.Errorf("lobby %d, expected %d; want 0 and 3 × sent %d", res.SentLobby, res.Expected, res.Sent)
+	}
+}
+
+// TestRunRoomsTwice runs the room workload twice on one server: the second
+// run's joins get the first run's messages replayed in every room, and must
+// read past them without counting them.
+func TestRunRoomsTwice(t *testing.T) {
+	addr := startServer(t, nil)
+	for i := range 2 {
+		res, err := bench.Run(context.Background(), roomConfig(addr))
+		if err != nil {
+			t.Fatalf("run %d: %v", i, err)
+		}
+		checkRooms(t, res)
+	}
+}
+
+// TestRunRoomsUneven has rooms of 3 and 2 members (5 clients
+// in 2 rooms) and senders in both.
+func TestRunRoomsUneven(t *testing.T) {
+	addr := startServer(t, nil)
+	cfg := roomConfig(addr)
+	cfg.Clients, cfg.Senders, cfg.Rooms = 5, 2, 2
+	res, err := bench.Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	checkSane(t, res)
+	// Sender 0 is in room 0 (clients 0, 2, 4), sender 1 in room 1 (1, 3).
+	if res.Expected <= 0 || res.Delivered != res.Expected {
+		t.Errorf("delivered %d of %d", res.Delivered, res.Expected)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"pynet/protocol"
@@ -39,6 +40,20 @@ type Config struct {
 	// Progress, when set, receives a progress line once a second, rewritten
 	// in place with \r (meant for a terminal).
 	Progress io.Writer
+
+	// Protocol is the version the clients join with: 1 (the default, so
+	// that runs stay comparable with servers before version 2) or 2.
+	Protocol int
+	// Rooms, with Protocol 2, puts every client in the lobby and in one of
+	// Rooms more rooms, NAME-r001 ... (lower case): client i (0-based) in
+	// room i mod Rooms, so rooms differ in size by one at most and the
+	// first Senders clients are spread over the rooms. Senders send to
+	// their own room. 0: everyone is in the lobby only, and sends there.
+	Rooms int
+	// LobbyEvery, with Rooms, sends every LobbyEvery-th message of each
+	// sender (sequence numbers LobbyEvery-1, 2*LobbyEvery-1, ...) to the
+	// lobby instead of the sender's room; 0 sends none there.
+	LobbyEvery int
 }
 
 // DefaultConfig returns the defaults of the bench command's flags.
@@ -55,6 +70,7 @@ func DefaultConfig() Config {
 		Parallel:     64,
 		SetupTimeout: 60 * time.Second,
 		Name:         "bench",
+		Protocol:     protocol.VersionV1,
 	}
 }
 
@@ -64,6 +80,7 @@ const (
 	maxDuration = 24 * time.Hour
 	maxWindow   = 1 << 16
 	maxParallel = 4096
+	maxRooms    = 10000 // the server's limit on rooms with members
 )
 
 // ErrConfig wraps every error of Validate.
@@ -104,13 +121,39 @@ func (c *Config) Validate() error {
 		return bad("setup timeout must be positive")
 	case c.ServerPID < 0:
 		return bad("server-pid must be a process id")
+	case c.Protocol != protocol.VersionV1 && c.Protocol != protocol.Version:
+		return bad("protocol must be %d or %d, got %d", protocol.VersionV1, protocol.Version, c.Protocol)
+	case c.Rooms < 0 || c.Rooms > maxRooms:
+		return bad("rooms must be 0 to %d, got %d", maxRooms, c.Rooms)
+	case c.Rooms > 0 && c.Protocol < protocol.Version:
+		return bad("rooms need protocol %d (-protocol %d)", protocol.Version, protocol.Version)
+	case c.Rooms > c.Clients:
+		return bad("rooms (%d) must not outnumber clients (%d)", c.Rooms, c.Clients)
+	case c.LobbyEvery < 0:
+		return bad("lobby-every must be 0 or more, got %d", c.LobbyEvery)
+	case c.LobbyEvery > 0 && c.Rooms == 0:
+		return bad("lobby-every needs rooms: without them every message goes to the lobby")
 	}
 	// The longest name is NAME-RRRR-NNNNN (the fallback when a name is taken).
 	longest := fmt.Sprintf("%s-ffff-%0*d", c.Name, digits(c.Clients), c.Clients)
 	if perr := protocol.CheckUsername(longest); perr != nil {
 		return bad("name %q does not make valid usernames: %s", c.Name, perr.Message)
 	}
+	if c.Rooms > 0 {
+		if _, perr := protocol.FoldRoom(roomName(c.Name, c.Rooms-1, c.Rooms)); perr != nil {
+			return bad("name %q does not make valid room names: %s", c.Name, perr.Message)
+		}
+	}
 	return nil
+}
+
+// lobby is the room every client is in.
+const lobby = "lobby"
+
+// roomName is the name of room j (0-based) of n: NAME-r001, ..., folded
+// to lower case as the server reports it.
+func roomName(name string, j, n int) string {
+	return strings.ToLower(fmt.Sprintf("%s-r%0*d", name, max(3, len(fmt.Sprint(n))), j+1))
 }
 
 // digits is the width of the client numbers in usernames: at least 4.

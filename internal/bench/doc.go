@@ -8,19 +8,46 @@
 //  1. Set-up. Clients connections dial and join, Parallel at a time, as
 //     NAME-0001, NAME-0002, ... (if a name is taken, NAME-RRRR-0001 with the
 //     run id). The set-up rate is the number joined divided by the time from
-//     the first dial to the last welcome. Each connection's reader starts as
-//     soon as it has joined, so the joined notices of later joins are read.
+//     the first dial to the last join completed: its welcome (version 1), or
+//     the last frame of the replays that follow it (version 2). Each
+//     connection's reader starts as soon as it has joined, so the joined
+//     notices of later joins are read.
 //  2. Traffic. The first Senders connections send public messages of Size
 //     bytes of text; every connection, senders included, receives and counts
-//     them. A sender does not receive its own messages, so each message is
-//     expected Connected−1 times. Warmup comes first and is not measured;
-//     then the measured window of Duration.
+//     them. A sender does not receive its own messages, so without rooms
+//     each message is expected Connected−1 times. Warmup comes first and is
+//     not measured; then the measured window of Duration.
 //  3. Drain. Sending stops at the end of the window; the run waits (at most
 //     Drain) until every message sent has reached every receiver, or, once
 //     a connection has dropped, until deliveries stop coming. If the server
 //     closes every connection, the window ends there and then.
 //  4. Teardown. Every connection is closed (no leave: the server reports
 //     left disconnect to whoever is still there).
+//
+// # Version 2 and rooms
+//
+// Protocol selects the join: 1 (the default; no protocol member, the
+// lobby only, as before version 2, so that runs against older servers stay
+// comparable) or 2. A version 2 join names its rooms; the bench then reads,
+// before it counts any traffic, what PROTOCOL §4 says follows the welcome:
+// for each room in the join's order its entered frame and as many replayed
+// messages as entered's replay says, then as many replayed privates as the
+// welcome's privates says. Anything else is a failed join.
+//
+// Rooms (version 2) gives every client the lobby and one room more: client
+// i is in NAME-r001 ... NAME-rNNN number i mod Rooms + 1, so the first
+// Senders clients are spread over the rooms. A sender sends to its room,
+// and with LobbyEvery every LobbyEvery-th message (by sequence number) to
+// the lobby. A receiver expects every message of its room from the other
+// members, and only the lobby ones of everybody else. The expected
+// deliveries add up, over the messages sent, the connected members of the
+// room each went to, minus the sender. The room workload is
+// -clients 1000 -senders 100 -protocol 2 -rooms 100: rooms of 10, one
+// sender in each.
+//
+// Flat out, a version 2 sender gives every message its own ref (its
+// sequence number in hex): version 2 sessions de-duplicate refs (PROTOCOL
+// §5.3), and one ref for all would be acked but never delivered again.
 //
 // # Two ways to send
 //
@@ -54,22 +81,29 @@
 //
 // Latencies go into a log-linear Histogram per connection (16 KiB, < 1 %
 // error, any number of samples), merged at the end. Receivers also check
-// that each sender's messages arrive in order and only once (while Clients ×
-// Senders sequence numbers fit in 16 MiB), and that no sender gets its own
-// messages back.
+// that each sender's messages arrive in order, only once and without a gap
+// among those they should get (while Clients × Senders sequence numbers
+// fit in 16 MiB), that no sender gets its own messages back, and that no
+// message of a room the receiver is not in arrives. Every receiver checks
+// PROTOCOL §5.3 on all it receives live: message, private and ack frames
+// in strictly increasing id order across every room (one id sequence for
+// the whole server; replayed frames, history: true, are exempt). It reads
+// the id from the raw frame, as it reads the marker.
 //
 // # Definitions of the Result
 //
 //   - Sent: messages of the measured window written whole (by scheduled or
 //     write time inside the window).
 //   - Delivered fraction: deliveries of those messages received by the end
-//     of the drain ÷ (Sent × (Connected−1)). 1 means nothing was lost.
+//     of the drain ÷ Expected (Sent × (Connected−1) without rooms). 1 means
+//     nothing was lost.
 //   - Deliveries per second: deliveries of any message of the run received
 //     inside the window ÷ its length.
 //   - Errors: error frames by code (rate_limited among them), plus the
-//     bench's own counts (dial, join, read, write, out_of_order, echo, ...;
-//     see tally.go). Byes by reason. Disconnects: connections the server
-//     closed before teardown.
+//     bench's own counts (dial, join, read, write, out_of_order, gap,
+//     wrong_room, id_order, echo, ...; see tally.go). Byes by reason.
+//     Disconnects: connections the server closed before teardown. Any of
+//     them in a run against a healthy server is a finding.
 //   - CPU: the bench's own (getrusage) and, given ServerPID, the server's
 //     (utime+stime from /proc/PID/stat, 10 ms resolution) during the window,
 //     also per delivery in the window.

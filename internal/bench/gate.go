@@ -6,7 +6,8 @@ import (
 )
 
 // gate holds flat-out senders back while too many deliveries are
-// outstanding, across the whole run: sent × receivers − delivered > budget.
+// outstanding, across the whole run: owed − delivered > budget, where owed
+// adds up the recipients of every message sent.
 //
 // Acks alone do not bound the server's outbound queues: the server acks a
 // message once it is queued to every recipient, not once it is written, so
@@ -19,8 +20,8 @@ import (
 // of the run (a dead receiver's deliveries would never arrive).
 type gate struct {
 	budget    int64        // outstanding deliveries allowed; 0 = no gate
-	receivers int64        // deliveries expected per message
 	sent      atomic.Int64 // messages sent, all senders
+	owed      atomic.Int64 // deliveries those messages are expected to make
 	delivered *atomic.Int64
 	off       atomic.Bool
 	waiting   atomic.Int32 // senders between wait and their wake-up
@@ -38,7 +39,7 @@ func (g *gate) open() bool {
 	if g.budget <= 0 || g.off.Load() {
 		return true
 	}
-	return g.sent.Load()*g.receivers-g.delivered.Load() < g.budget
+	return g.owed.Load()-g.delivered.Load() < g.budget
 }
 
 // wait returns a channel that is closed at the next poke or disable, or nil

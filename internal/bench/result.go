@@ -23,24 +23,32 @@ type Result struct {
 	WarmupS     float64 `json:"warmup_s"`
 	WindowS     float64 `json:"duration_s"` // the measured window as run (shorter if interrupted)
 	Interrupted bool    `json:"interrupted,omitempty"`
+	Protocol    int     `json:"protocol"`              // the version the clients joined with
+	Rooms       int     `json:"rooms,omitempty"`       // rooms besides the lobby, one per client
+	LobbyEvery  int     `json:"lobby_every,omitempty"` // with rooms: every n-th message to the lobby
 
 	// Connection set-up: from the first dial to the last welcome.
 	Connected    int     `json:"connected"` // joined
 	SetupS       float64 `json:"setup_s"`
 	ConnectsPerS float64 `json:"connects_per_s"`
-	Receivers    int     `json:"receivers_per_message"` // connected - 1
+	Receivers    int     `json:"receivers_per_message"` // connected - 1: the recipients of a lobby message
 
 	// Messages of the measured window. Offered is only set for -rate > 0:
 	// the messages scheduled in the window; Unsent of them never went out.
-	Offered  int64   `json:"offered,omitempty"`
-	Unsent   int64   `json:"unsent,omitempty"`
-	Sent     int64   `json:"sent"`
-	SentPerS float64 `json:"sent_per_s"`
+	Offered   int64   `json:"offered,omitempty"`
+	Unsent    int64   `json:"unsent,omitempty"`
+	Sent      int64   `json:"sent"`
+	SentLobby int64   `json:"sent_lobby,omitempty"` // with rooms: of Sent, those to the lobby
+	SentPerS  float64 `json:"sent_per_s"`
 
-	// Deliveries: Expected = Sent × Receivers; Delivered counts those that
-	// arrived by the end of the drain. DeliveriesPerS counts every delivery
-	// received during the window (warmup messages arriving late included).
+	// Deliveries: Expected adds up the recipients of every message sent
+	// (Sent × Receivers without rooms; with rooms the other members of the
+	// room it went to); PerMessage = Expected ÷ Sent. Delivered counts those
+	// that arrived by the end of the drain. DeliveriesPerS counts every
+	// delivery received during the window (warmup messages arriving late
+	// included).
 	Expected          int64   `json:"expected_deliveries"`
+	PerMessage        float64 `json:"recipients_per_message"`
 	Delivered         int64   `json:"delivered"`
 	DeliveredFraction float64 `json:"delivered_fraction"`
 	DeliveriesPerS    float64 `json:"deliveries_per_s"`
@@ -100,8 +108,15 @@ func (r *Result) WriteText(w io.Writer) error {
 	} else if r.Window > 0 {
 		mode += fmt.Sprintf(" (window %d)", r.Window)
 	}
-	fmt.Fprintf(w, "pynet bench %s: %d clients, %d senders, %d-byte text, %s, %s measured after %s warmup\n",
-		r.Addr, r.Clients, r.Senders, r.Size, mode, dur(r.WindowS), dur(r.WarmupS))
+	layout := fmt.Sprintf("protocol %d", max(r.Protocol, 1))
+	if r.Rooms > 0 {
+		layout += fmt.Sprintf(", lobby + %d rooms", r.Rooms)
+		if r.LobbyEvery > 0 {
+			layout += fmt.Sprintf(" (every %s message to the lobby)", ordinal(r.LobbyEvery))
+		}
+	}
+	fmt.Fprintf(w, "pynet bench %s: %d clients, %d senders, %d-byte text, %s, %s, %s measured after %s warmup\n",
+		r.Addr, r.Clients, r.Senders, r.Size, layout, mode, dur(r.WindowS), dur(r.WarmupS))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	row := func(cells ...string) { fmt.Fprintln(tw, strings.Join(cells, "\t")+"\t") }
 	row("connections", fmt.Sprintf("%d of %d", r.Connected, r.Clients), "in "+dur(r.SetupS), si(r.ConnectsPerS)+"/s")
@@ -110,8 +125,16 @@ func (r *Result) WriteText(w io.Writer) error {
 		if r.Offered > 0 {
 			sent += fmt.Sprintf(" of %d offered", r.Offered)
 		}
-		row("messages sent", sent, "", si(r.SentPerS)+"/s")
-		row("deliveries", fmt.Sprint(r.Delivered), fmt.Sprintf("to %d each", r.Receivers), si(r.DeliveriesPerS)+"/s")
+		lobby := ""
+		if r.SentLobby > 0 {
+			lobby = fmt.Sprintf("%d to the lobby", r.SentLobby)
+		}
+		row("messages sent", sent, lobby, si(r.SentPerS)+"/s")
+		each := fmt.Sprintf("to %d each", r.Receivers)
+		if r.Rooms > 0 {
+			each = fmt.Sprintf("to %s each on average", sig3(r.PerMessage))
+		}
+		row("deliveries", fmt.Sprint(r.Delivered), each, si(r.DeliveriesPerS)+"/s")
 		row("delivered", fmt.Sprintf("%.4f %%", 100*r.DeliveredFraction), fmt.Sprintf("of %d", r.Expected), "")
 		l := r.Latency
 		row("latency", "p50 "+us(l.P50), "p90 "+us(l.P90), "p99 "+us(l.P99))
@@ -135,6 +158,21 @@ func (r *Result) WriteText(w io.Writer) error {
 		fmt.Fprintf(w, "note: %s\n", n)
 	}
 	return nil
+}
+
+// ordinal writes 2 as "2nd" and so on.
+func ordinal(n int) string {
+	suffix := "th"
+	switch {
+	case n%100 >= 11 && n%100 <= 13:
+	case n%10 == 1:
+		suffix = "st"
+	case n%10 == 2:
+		suffix = "nd"
+	case n%10 == 3:
+		suffix = "rd"
+	}
+	return fmt.Sprint(n) + suffix
 }
 
 // counts formats a map of counters as "a 1, b 2" (sorted), or "none".

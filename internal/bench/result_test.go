@@ -29,7 +29,7 @@ func TestWriteText(t *testing.T) {
 	}
 	out := b.String()
 	for _, want := range []string{
-		"100 clients, 10 senders, 100-byte text, flat out (window 64)",
+		"100 clients, 10 senders, 100-byte text, protocol 1, flat out (window 64)",
 		"10.0 k/s", "9.90 k/s", "100.0000 %", "p50 800 µs", "p99 2.90 ms", "p99.9 4.00 ms", "max 12.0 ms",
 		"dial 1, rate_limited 3", "byes none", "0.170 µs/delivery", "note: the server is rate limiting",
 	} {
@@ -49,7 +49,7 @@ func TestResultJSON(t *testing.T) {
 	if err := json.Unmarshal(b, &m); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{"sent", "deliveries_per_s", "delivered_fraction", "connects_per_s", "errors",
+	for _, k := range []string{"sent", "deliveries_per_s", "protocol", "recipients_per_message", "delivered_fraction", "connects_per_s", "errors",
 		"byes", "disconnects", "server_cpu_us_per_delivery", "latency_us"} {
 		if _, ok := m[k]; !ok {
 			t.Errorf("JSON lacks %q: %s", k, b)

@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -44,6 +45,8 @@ type run struct {
 	prefix     []byte    // '~' and the run id: what receivers look for
 	flatOut    bool      // Rate == 0
 	orderCheck bool      // receivers check per-sender order
+	rooms      []string  // the rooms besides the lobby (Config.Rooms), nil for none
+	lobbyEvery uint32    // Config.LobbyEvery
 
 	trafficStart, warmEnd, end int64 // set before senders start
 	// ---
@@ -63,6 +66,44 @@ type run struct {
 
 func (r *run) now() int64 { return int64(time.Since(r.epoch)) }
 
+// roomOf is the index in r.rooms of client idx's room, -1 without rooms.
+func (r *run) roomOf(idx int) int {
+	if len(r.rooms) == 0 {
+		return -1
+	}
+	return idx % len(r.rooms)
+}
+
+// toLobby reports whether a sender's message seq goes to the lobby.
+func (r *run) toLobby(seq uint32) bool {
+	if len(r.rooms) == 0 {
+		return true
+	}
+	return r.lobbyEvery > 0 && seq%r.lobbyEvery == r.lobbyEvery-1
+}
+
+// nextLobby is the lowest sequence number at or after seq that goes to the
+// lobby (math.MaxUint32 if none does).
+func (r *run) nextLobby(seq uint32) uint32 {
+	if len(r.rooms) == 0 {
+		return seq
+	}
+	k := r.lobbyEvery
+	if k == 0 {
+		return math.MaxUint32
+	}
+	n := uint64(seq) + uint64(k-1-seq%k)
+	return uint32(min(n, math.MaxUint32))
+}
+
+// roomLabel names room j for notes.
+func (r *run) roomLabel(j int) string {
+	if j < 0 {
+		return lobby
+	}
+	return r.rooms[j]
+}
+
 // endTime is the end of the window as a wall-clock time (for deadlines).
 func (r *run) endTime() time.Time { return r.epoch.Add(time.Duration(r.end)) }
 
@@ -77,8 +118,8 @@ func (r *run) names(idx int) []string {
 
 // checkWelcome notes what in a welcome would spoil the measurement.
 func (r *run) checkWelcome(f *protocol.ServerFrame) {
-	if f.Protocol != protocol.VersionV1 { // the bench joins as a v1 client
-		r.tally.note("protocol", fmt.Sprintf("the server speaks protocol %d, the bench %d", f.Protocol, protocol.VersionV1))
+	if f.Protocol != r.cfg.Protocol {
+		r.tally.note("protocol", fmt.Sprintf("the server speaks protocol %d, the bench %d", f.Protocol, r.cfg.Protocol))
 	}
 	if l := f.Limits; l != nil && l.Rate > 0 && l.Burst > 0 {
 		r.tally.note("limits", fmt.Sprintf("the server rate-limits every connection (rate %g/s, burst %d): "+
@@ -105,12 +146,17 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		allGone: make(chan struct{}),
 	}
 	r.prefix = runPrefix(r.id)
+	for j := range cfg.Rooms {
+		r.rooms = append(r.rooms, roomName(cfg.Name, j, cfg.Rooms))
+	}
+	r.lobbyEvery = uint32(min(cfg.LobbyEvery, math.MaxUint32))
 	r.orderCheck = int64(cfg.Clients)*int64(cfg.Senders) <= maxOrderCells
 	r.gate = newGate(&r.delivered)
 
 	res := Result{
 		Addr: cfg.Addr, Clients: cfg.Clients, Senders: cfg.Senders, Size: cfg.Size,
 		Rate: cfg.Rate, WarmupS: cfg.Warmup.Seconds(),
+		Protocol: cfg.Protocol, Rooms: cfg.Rooms, LobbyEvery: cfg.LobbyEvery,
 	}
 	if r.flatOut {
 		res.Window = cfg.Window
@@ -251,19 +297,41 @@ func (r *run) traffic(ctx context.Context, conns []*conn, res *Result) {
 			senders = append(senders, newSender(r, c))
 		}
 	}
+	// Who receives what: a lobby message reaches every other client, a
+	// room message the other members of its room.
 	receivers := max(int64(res.Connected)-1, 0)
 	res.Receivers = int(receivers)
-	if len(senders) == 0 || receivers == 0 || ctx.Err() != nil {
+	members := make([]int64, len(r.rooms))
+	for _, c := range conns {
+		if c != nil && c.room >= 0 {
+			members[c.room]++
+		}
+	}
+	var perMessage float64 // recipients of a message, on average over the senders
+	for _, s := range senders {
+		s.lobbyRcpt = receivers
+		s.roomRcpt = receivers
+		if s.c.room >= 0 {
+			s.roomRcpt = members[s.c.room] - 1
+		}
+		perMessage += s.perMessage()
+	}
+	if len(senders) > 0 {
+		perMessage /= float64(len(senders))
+	}
+	if len(senders) == 0 || perMessage == 0 || ctx.Err() != nil {
 		if cfg.Senders > 0 {
 			r.tally.note("traffic", "no traffic: too few clients joined")
 		}
 		return
 	}
-	r.gate.receivers = receivers
 	if r.flatOut {
+		// Each receiver may lag by lag messages; the senders' windows bound
+		// the deliveries outstanding anyway.
 		frame := int64(len(senders[0].tmpl) + 64) // what a receiver gets, roughly
-		lag := min(int64(cfg.Window)*int64(len(senders)), max(int64(cfg.Window), lagBytes/frame))
-		r.gate.budget = lag * receivers
+		lag := max(int64(cfg.Window), lagBytes/frame)
+		r.gate.budget = min(int64(float64(int64(cfg.Window)*int64(len(senders)))*perMessage), lag*receivers)
+		r.gate.budget = max(r.gate.budget, 1)
 	}
 
 	r.trafficStart = r.now()
@@ -328,7 +396,7 @@ func (r *run) traffic(ctx context.Context, conns []*conn, res *Result) {
 	// receiver, or Drain passed. Once a connection has dropped, everything
 	// will never arrive: then stop as soon as deliveries stop coming.
 	r.phase.Store(phaseDrain)
-	want := r.gate.sent.Load() * receivers
+	want := r.gate.owed.Load()
 	deadline := time.Now().Add(cfg.Drain)
 	tick := time.NewTicker(drainPoll)
 	last, still := r.delivered.Load(), 0
@@ -349,6 +417,8 @@ func (r *run) traffic(ctx context.Context, conns []*conn, res *Result) {
 
 	for _, s := range senders {
 		res.Sent += s.sentM.Load()
+		res.SentLobby += s.lobbyM.Load()
+		res.Expected += s.owedM.Load()
 		res.Offered += s.offeredM
 	}
 	if res.Offered > 0 {
@@ -361,7 +431,12 @@ func (r *run) traffic(ctx context.Context, conns []*conn, res *Result) {
 		r.tally.note("unsent", fmt.Sprintf("the senders fell behind: %d of %d messages offered in the window were never sent",
 			res.Unsent, res.Offered))
 	}
-	res.Expected = res.Sent * receivers
+	if len(r.rooms) == 0 {
+		res.SentLobby = 0 // every message goes there
+	}
+	if res.Sent > 0 {
+		res.PerMessage = float64(res.Expected) / float64(res.Sent)
+	}
 	if cpu0.ok && cpu1.ok && window > 0 {
 		res.BenchCPUS = (cpu1.self - cpu0.self).Seconds()
 		if cfg.ServerPID > 0 && cpu0.serverOK && cpu1.serverOK {

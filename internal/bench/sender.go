@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -22,52 +23,144 @@ const writeGrace = time.Second
 // goroutine (runRate or runWindow) is the only one building frames; it
 // shares the socket with the connection's reader through conn.write.
 type sender struct {
-	c     *conn
-	r     *run
-	tmpl  []byte // one frame; its marker is rewritten per message
-	mark  int    // offset of the marker in tmpl
-	batch int    // frames per write at most
-	buf   []byte
-	seq   uint32
+	c      *conn
+	r      *run
+	tmpl   []byte    // one frame to its room (or the lobby); its marker is rewritten per message
+	lobby  []byte    // one frame to the lobby, when the sender has a room of its own
+	mark   [2]int    // offset of the marker in tmpl, lobby
+	ref    [2]int    // offset of the ref's value (v2 flat out, unique per message), or -1
+	batch  int       // frames per write at most
+	buf    []byte    // the frames of the next write
+	frames []frameOf // what each frame in buf is
+	seq    uint32
+
+	// Recipients of a message to its room and to the lobby (set before
+	// the sender starts).
+	roomRcpt, lobbyRcpt int64
 
 	sentW, sentM atomic.Int64 // frames written whole, by phase
+	lobbyM       atomic.Int64 // of sentM, how many went to the lobby (with rooms)
+	owedM        atomic.Int64 // deliveries the frames of sentM are expected to make
 	offeredM     int64        // open loop: messages scheduled in the window
 }
 
+// frameOf is one frame of a batch: where it ends in buf, and what it is.
+type frameOf struct {
+	end      int
+	lobby    bool
+	measured bool
+}
+
+// refDigits is the width of the unique refs of v2 senders: the sequence
+// number in hex. (v1 sessions are not de-duplicated: one ref serves all.)
+const refDigits = 8
+
 func newSender(r *run, c *conn) *sender {
-	b := protocol.NewFrame(nil, protocol.MsgMessage)
-	if r.flatOut {
-		b.Str("ref", "b") // one ref for all: the reader only counts acks
+	s := &sender{c: c, r: r}
+	text := string(makeText(r.id, c.idx, r.cfg.Size))
+	unique := r.flatOut && r.cfg.Protocol >= protocol.Version
+	build := func(room string) (frame []byte, mark, ref int) {
+		b := protocol.NewFrame(nil, protocol.MsgMessage)
+		switch {
+		case unique:
+			b.Str("ref", strings.Repeat("0", refDigits))
+		case r.flatOut:
+			b.Str("ref", "b") // the reader only counts acks
+		}
+		if room != "" { // none: the lobby
+			b.Str("room", room)
+		}
+		frame = b.Str("text", text).End()
+		ref = -1
+		if unique {
+			ref = bytes.Index(frame, []byte(`"ref":"`)) + len(`"ref":"`)
+		}
+		return frame, bytes.Index(frame, r.prefix), ref
 	}
-	tmpl := b.Str("text", string(makeText(r.id, c.idx, r.cfg.Size))).End()
-	s := &sender{c: c, r: r, tmpl: tmpl, mark: bytes.Index(tmpl, r.prefix)}
-	s.batch = max(1, maxBatchBytes/len(tmpl))
-	s.buf = make([]byte, 0, s.batch*len(tmpl))
+	longest := 0
+	if c.room >= 0 {
+		s.tmpl, s.mark[0], s.ref[0] = build(r.rooms[c.room])
+		if r.lobbyEvery > 0 {
+			s.lobby, s.mark[1], s.ref[1] = build("")
+		}
+		longest = max(len(s.tmpl), len(s.lobby))
+	} else {
+		s.tmpl, s.mark[0], s.ref[0] = build("")
+		s.lobby, s.mark[1], s.ref[1] = s.tmpl, s.mark[0], s.ref[0]
+		longest = len(s.tmpl)
+	}
+	s.batch = max(1, maxBatchBytes/longest)
+	s.buf = make([]byte, 0, s.batch*longest)
+	s.frames = make([]frameOf, 0, s.batch)
 	return s
+}
+
+// perMessage is how many receivers a message of this sender has, on
+// average over its sequence.
+func (s *sender) perMessage() float64 {
+	k := float64(s.r.lobbyEvery)
+	switch {
+	case s.c.room < 0:
+		return float64(s.lobbyRcpt)
+	case k == 0:
+		return float64(s.roomRcpt)
+	}
+	return (float64(s.roomRcpt)*(k-1) + float64(s.lobbyRcpt)) / k
 }
 
 // add appends one message scheduled at at (ns since the epoch).
 func (s *sender) add(at int64) {
+	f := frameOf{lobby: s.r.toLobby(s.seq), measured: at >= s.r.warmEnd}
+	tmpl, k := s.tmpl, 0
+	if f.lobby {
+		tmpl, k = s.lobby, 1
+	}
 	phase := byte(phaseWarmup)
-	if at >= s.r.warmEnd {
+	if f.measured {
 		phase = phaseMeasured
 	}
 	off := len(s.buf)
-	s.buf = append(s.buf, s.tmpl...)
-	putMarker(s.buf[off+s.mark:], phase, s.seq, at)
+	s.buf = append(s.buf, tmpl...)
+	putMarker(s.buf[off+s.mark[k]:], phase, s.seq, at)
+	if s.ref[k] >= 0 {
+		putHex(s.buf[off+s.ref[k]:][:refDigits], uint64(s.seq))
+	}
+	f.end = len(s.buf)
+	s.frames = append(s.frames, f)
 	s.seq++
 }
 
-// flush writes the batch; nWarm of its frames are warmup ones (they come
-// first). It reports whether sending may go on.
-func (s *sender) flush(nWarm int) bool {
+// flush writes the batch. It reports whether sending may go on.
+func (s *sender) flush() bool {
 	n, err := s.c.write(s.buf, s.r.endTime().Add(writeGrace))
-	whole := n / len(s.tmpl)
-	w := min(whole, nWarm)
-	s.sentW.Add(int64(w))
-	s.sentM.Add(int64(whole - w))
-	s.r.gate.sent.Add(int64(whole))
-	s.buf = s.buf[:0]
+	var whole, warm, measured, lobbyM, owed, owedM int64
+	for _, f := range s.frames {
+		if f.end > n {
+			break
+		}
+		rcpt := s.roomRcpt
+		if f.lobby {
+			rcpt = s.lobbyRcpt
+		}
+		whole++
+		owed += rcpt
+		if !f.measured {
+			warm++
+			continue
+		}
+		measured++
+		owedM += rcpt
+		if f.lobby {
+			lobbyM++
+		}
+	}
+	s.sentW.Add(warm)
+	s.sentM.Add(measured)
+	s.lobbyM.Add(lobbyM)
+	s.owedM.Add(owedM)
+	s.r.gate.owed.Add(owed)
+	s.r.gate.sent.Add(whole)
+	s.buf, s.frames = s.buf[:0], s.frames[:0]
 	if err != nil {
 		if !s.r.stopping.Load() {
 			s.r.tally.addError(errWrite, 1)
@@ -127,19 +220,15 @@ func (s *sender) runRate(stop <-chan struct{}) {
 			}
 			continue
 		}
-		nWarm := 0
 		for n := 0; n < s.batch; n++ {
 			at := sched(k)
 			if at > now || at >= r.end {
 				break
 			}
-			if at < r.warmEnd {
-				nWarm++
-			}
 			s.add(at)
 			k++
 		}
-		if !s.flush(nWarm) {
+		if !s.flush() {
 			return
 		}
 	}
@@ -162,8 +251,8 @@ func (s *sender) runWindow(end, stop <-chan struct{}) {
 			return
 		default:
 		}
-		room := window - (sent - s.c.acks.Load())
-		if room <= 0 {
+		free := window - (sent - s.c.acks.Load())
+		if free <= 0 {
 			select {
 			case <-s.c.ackNote:
 			case <-end:
@@ -188,16 +277,12 @@ func (s *sender) runWindow(end, stop <-chan struct{}) {
 		if now >= r.end {
 			return
 		}
-		n := int(min(room, int64(s.batch)))
-		nWarm := 0
-		if now < r.warmEnd {
-			nWarm = n
-		}
+		n := int(min(free, int64(s.batch)))
 		for range n {
 			s.add(now)
 		}
 		before := s.sentW.Load() + s.sentM.Load()
-		ok := s.flush(nWarm)
+		ok := s.flush()
 		sent += s.sentW.Load() + s.sentM.Load() - before
 		if !ok {
 			return

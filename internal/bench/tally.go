@@ -14,6 +14,9 @@ const (
 	errWrite      = "write"        // a send failed or timed out
 	errOutOfOrder = "out_of_order" // a sender's message arrived twice or after a later one (not counted as delivered)
 	errEcho       = "echo"         // a sender received its own message
+	errGap        = "gap"          // a sender's message arrived after skipping some the receiver should have had (lost or refused)
+	errWrongRoom  = "wrong_room"   // a message of a room the receiver is not in
+	errIDOrder    = "id_order"     // a live message, private or ack whose id is not above every id before it on its connection
 	errBadMarker  = "bad_marker"   // a message of this run whose marker did not parse
 	errBadLine    = "bad_line"     // a line from the server that is not a frame
 	errTooLong    = "line_too_long"

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"math"
+	"net"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -148,26 +150,37 @@ func TestLineBufDropsHugeLine(t *testing.T) {
 	}
 }
 
+// putID overwrites the 9-digit id that idFrame wrote.
+func putID(line []byte, id int) {
+	i := bytes.Index(line, idKey) + len(idKey)
+	for j := i + 8; j >= i; j-- {
+		line[j] = byte('0' + id%10)
+		id /= 10
+	}
+}
+
 // TestHandleMessageDoesNotAllocate checks the per-delivery fast path.
 func TestHandleMessageDoesNotAllocate(t *testing.T) {
 	r := &run{cfg: Config{Senders: 4}, id: 7, prefix: runPrefix(7), orderCheck: true, tally: newTally()}
 	c := newConn(r, 3)
 	text := makeText(7, 1, 100)
 	putMarker(text, phaseMeasured, 0, 1000)
-	line := protocol.NewFrame(nil, protocol.MsgMessage).Int("id", 9).Str("from", "bench-0002").
-		Str("text", string(text)).Str("ts", "2026-11-26T00:32:33.123Z").End()
+	line := protocol.NewFrame(nil, protocol.MsgMessage).Int("id", 100000000).Str("from", "bench-0002").
+		Str("text", string(text)).Str("room", "lobby").Str("ts", "2026-11-26T00:32:33.123Z").End()
 	line = line[:len(line)-1]
-	seq := uint32(0)
+	seq, id := uint32(0), 100000000
 	allocs := testing.AllocsPerRun(1000, func() {
 		putHex(line[bytes.Index(line, r.prefix)+mkSeq:][:8], uint64(seq))
 		seq++
+		id++
+		putID(line, id)
 		c.handle(line, 5000, true)
 	})
 	if allocs != 0 {
 		t.Errorf("handle allocates %v times per message", allocs)
 	}
-	ack := []byte(`{"type":"ack","ref":"b","id":10,"ts":"2026-11-26T00:32:33.123Z"}`)
-	if n := testing.AllocsPerRun(1000, func() { c.handle(ack, 5000, true) }); n != 0 {
+	ack := []byte(`{"type":"ack","ref":"b","id":100000000,"ts":"2026-11-26T00:32:33.123Z"}`)
+	if n := testing.AllocsPerRun(1000, func() { id++; putID(ack, id); c.handle(ack, 5000, true) }); n != 0 {
 		t.Errorf("handle allocates %v times per ack", n)
 	}
 	errs, _, _ := r.tally.snapshot()
@@ -180,27 +193,34 @@ func TestHandleMessageDoesNotAllocate(t *testing.T) {
 	}
 }
 
+// benchMsg is a live message frame of run 7 from sender with sequence
+// number seq and id id.
+func benchMsg(id int64, sender int, seq uint32) []byte {
+	text := makeText(7, sender, 40)
+	putMarker(text, phaseWarmup, seq, 1)
+	return protocol.NewFrame(nil, protocol.MsgMessage).Int("id", id).Str("from", "x").Str("text", string(text)).End()
+}
+
 func TestHandleCountsAnomalies(t *testing.T) {
 	r := &run{cfg: Config{Senders: 2}, id: 7, prefix: runPrefix(7), orderCheck: true, tally: newTally()}
 	c := newConn(r, 1)
-	msg := func(sender int, seq uint32) []byte {
-		text := makeText(7, sender, 40)
-		putMarker(text, phaseWarmup, seq, 1)
-		return protocol.NewFrame(nil, protocol.MsgMessage).Str("text", string(text)).End()
-	}
-	c.handle(msg(0, 5), 10, false)
-	c.handle(msg(0, 5), 10, false) // twice
-	c.handle(msg(0, 4), 10, false) // backwards
-	c.handle(msg(1, 0), 10, false) // its own
+	c.handle(benchMsg(1, 0, 5), 10, false) // 0 to 4 never came: a gap
+	c.handle(benchMsg(2, 0, 5), 10, false) // twice
+	c.handle(benchMsg(3, 0, 4), 10, false) // backwards
+	c.handle(benchMsg(4, 1, 0), 10, false) // its own
+	c.handle(benchMsg(5, 0, 6), 10, false) // fine
 	c.handle([]byte(`{"type":"error","code":"rate_limited","message":"slow down","retry_after_ms":40,"ref":"b"}`), 10, false)
 	c.handle([]byte(`{"type":"bye","reason":"slow_consumer"}`), 10, false)
 	c.handle([]byte(`not json`), 10, false)
 	errs, byes, notes := r.tally.snapshot()
-	want := map[string]int64{errOutOfOrder: 2, errEcho: 1, protocol.CodeRateLimited: 1, errBadLine: 1}
+	want := map[string]int64{errOutOfOrder: 2, errEcho: 1, errGap: 1, protocol.CodeRateLimited: 1, errBadLine: 1}
 	for k, v := range want {
 		if errs[k] != v {
 			t.Errorf("errors[%s] = %d, want %d (all: %v)", k, errs[k], v, errs)
 		}
+	}
+	if len(errs) != len(want) {
+		t.Errorf("errors %v, want only %v", errs, want)
 	}
 	if byes[protocol.ReasonSlowConsumer] != 1 || !c.gotBye {
 		t.Errorf("byes = %v, gotBye %v; want slow_consumer 1", byes, c.gotBye)
@@ -208,11 +228,261 @@ func TestHandleCountsAnomalies(t *testing.T) {
 	if c.nAcks != 1 {
 		t.Errorf("an error answering a message must free its window slot: acks = %d", c.nAcks)
 	}
-	if c.nAll != 1 || c.nMeasured != 0 || c.hist.Count() != 0 {
-		t.Errorf("counted %d deliveries, %d measured, %d latencies; want 1, 0, 0 (warmup)", c.nAll, c.nMeasured, c.hist.Count())
+	if c.nAll != 2 || c.nMeasured != 0 || c.hist.Count() != 0 {
+		t.Errorf("counted %d deliveries, %d measured, %d latencies; want 2, 0, 0 (warmup)", c.nAll, c.nMeasured, c.hist.Count())
 	}
 	if !strings.Contains(strings.Join(notes, "\n"), "-rate 0") {
 		t.Errorf("notes %q do not tell to run the server with -rate 0", notes)
+	}
+}
+
+// TestIDOrderChecker feeds one connection live and replayed frames: every
+// live message, private and ack must have an id above all before it
+// (PROTOCOL §5.3); replays (history: true) are exempt.
+func TestIDOrderChecker(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		lines []string
+		bad   int64 // id_order errors expected
+	}{
+		{"increasing", []string{
+			`{"type":"message","id":5,"from":"a","text":"x","room":"lobby","ts":"t"}`,
+			`{"type":"ack","ref":"b","id":6,"ts":"t"}`,
+			`{"type":"private","id":9,"from":"a","to":"b","text":"x","ts":"t"}`,
+			`{"type":"message","id":10,"from":"a","text":"x","room":"go","ts":"t"}`,
+		}, 0},
+		{"replays are exempt", []string{
+			`{"type":"message","id":40,"from":"a","text":"x","room":"lobby","ts":"t"}`,
+			`{"type":"message","id":3,"from":"a","text":"x","room":"go","ts":"t","history":true}`,
+			`{"type":"private","id":2,"from":"a","to":"b","text":"x","ts":"t","history":true}`,
+			`{"type":"joined","username":"a","room":"go","ts":"t"}`,
+			`{"type":"message","id":41,"from":"a","text":"x","room":"go","ts":"t"}`,
+		}, 0},
+		{"a message repeats an id", []string{
+			`{"type":"message","id":7,"from":"a","text":"x","room":"lobby","ts":"t"}`,
+			`{"type":"message","id":7,"from":"a","text":"x","room":"go","ts":"t"}`,
+		}, 1},
+		{"two rooms out of order", []string{
+			`{"type":"message","id":8,"from":"a","text":"x","room":"lobby","ts":"t"}`,
+			`{"type":"message","id":6,"from":"a","text":"x","room":"go","ts":"t"}`,
+			`{"type":"message","id":9,"from":"a","text":"x","room":"go","ts":"t"}`,
+		}, 1},
+		{"an ack behind a message", []string{
+			`{"type":"message","id":12,"from":"a","text":"x","room":"lobby","ts":"t"}`,
+			`{"type":"ack","ref":"b","id":11,"ts":"t"}`,
+		}, 1},
+		{"a private behind an ack", []string{
+			`{"type":"ack","ref":"b","id":12,"ts":"t"}`,
+			`{"type":"private","id":10,"from":"a","to":"b","text":"x","ts":"t"}`,
+		}, 1},
+		{"written loosely", []string{ // the slow path checks too
+			`{"type":"message","id":12,"from":"a","text":"x","room":"lobby","ts":"t"}`,
+			`{"id":11, "type": "message", "from":"a","text":"x","room":"lobby","ts":"t"}`,
+		}, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &run{cfg: Config{}, id: 7, prefix: runPrefix(7), tally: newTally()}
+			c := newConn(r, 0)
+			for _, l := range tc.lines {
+				c.handle([]byte(l), 1, false)
+			}
+			errs, _, notes := r.tally.snapshot()
+			if errs[errIDOrder] != tc.bad {
+				t.Errorf("id_order errors %d, want %d (errors %v)", errs[errIDOrder], tc.bad, errs)
+			}
+			if tc.bad > 0 && !strings.Contains(strings.Join(notes, "\n"), "increasing id order") {
+				t.Errorf("notes %q do not explain the violation", notes)
+			}
+		})
+	}
+}
+
+func TestIDMissing(t *testing.T) {
+	r := &run{cfg: Config{}, id: 7, prefix: runPrefix(7), tally: newTally()}
+	c := newConn(r, 0)
+	c.handle([]byte(`{"type":"message","from":"a","text":"x","ts":"t"}`), 1, false)
+	if errs, _, _ := r.tally.snapshot(); errs[errBadLine] != 1 {
+		t.Errorf("a live message without an id: errors %v, want bad_line 1", errs)
+	}
+}
+
+// roomRun is a run with three rooms, every third message to the lobby.
+func roomRun() *run {
+	r := &run{cfg: Config{Senders: 6, Size: 100, Protocol: 2, Rooms: 3, LobbyEvery: 3}, id: 7, prefix: runPrefix(7),
+		orderCheck: true, tally: newTally(), rooms: []string{"b-r1", "b-r2", "b-r3"}, lobbyEvery: 3}
+	return r
+}
+
+// TestRoomChecks checks what a receiver expects with rooms: every message
+// of its own room, and of the other rooms only those sent to the lobby.
+func TestRoomChecks(t *testing.T) {
+	r := roomRun()
+	c := newConn(r, 4) // room 1, with senders 1 and 4
+	if c.room != 1 {
+		t.Fatalf("client 4 is in room %d, want 1", c.room)
+	}
+	for _, m := range []struct {
+		sender int
+		seq    uint32
+	}{
+		{1, 0}, {1, 1}, {1, 2}, // its room: everything
+		{0, 2}, {0, 5}, // another room: the lobby messages (2, 5, 8, ...)
+		{1, 4},  // 3 is missing: a gap
+		{0, 3},  // a message of room 0 that did not go to the lobby
+		{0, 11}, // 8 is missing: a gap
+		{5, 2},  // the first lobby message of sender 5
+	} {
+		c.handle(benchMsg(int64(c.lastID+1), m.sender, m.seq), 1, false)
+	}
+	errs, _, _ := r.tally.snapshot()
+	want := map[string]int64{errGap: 2, errWrongRoom: 1}
+	for k, v := range want {
+		if errs[k] != v {
+			t.Errorf("errors[%s] = %d, want %d (all %v)", k, errs[k], v, errs)
+		}
+	}
+	if len(errs) != len(want) || c.nAll != 8 {
+		t.Errorf("errors %v and %d counted; want %v and 8", errs, c.nAll, want)
+	}
+}
+
+func TestNextLobby(t *testing.T) {
+	r := roomRun()
+	for _, tc := range []struct{ seq, want uint32 }{{0, 2}, {2, 2}, {3, 5}, {5, 5}, {6, 8}, {math.MaxUint32 - 3, math.MaxUint32 - 1}} {
+		if got := r.nextLobby(tc.seq); got != tc.want {
+			t.Errorf("nextLobby(%d) = %d, want %d", tc.seq, got, tc.want)
+		}
+		if !r.toLobby(r.nextLobby(tc.seq)) {
+			t.Errorf("nextLobby(%d) = %d does not go to the lobby", tc.seq, tc.want)
+		}
+	}
+	r.lobbyEvery = 0
+	if r.nextLobby(5) != math.MaxUint32 || r.toLobby(2) {
+		t.Error("without lobby messages, none is expected")
+	}
+	r.rooms = nil
+	if r.nextLobby(5) != 5 || !r.toLobby(1) {
+		t.Error("without rooms, every message goes to the lobby")
+	}
+}
+
+// TestSenderFrames checks what a v2 sender writes: its room's name, every
+// third message to the lobby, and a ref unique to each message.
+func TestSenderFrames(t *testing.T) {
+	r := roomRun()
+	r.flatOut = true
+	r.gate = newGate(&r.delivered)
+	c := newConn(r, 4)
+	s := newSender(r, c)
+	for range 6 {
+		s.add(0)
+	}
+	refs := map[string]bool{}
+	for i, line := range bytes.Split(bytes.TrimSuffix(s.buf, []byte("\n")), []byte("\n")) {
+		f, err := protocol.DecodeClient(line)
+		if err != nil {
+			t.Fatalf("frame %d: %v: %s", i, err, line)
+		}
+		room := f.Room
+		if !f.HasRoom {
+			room = "lobby"
+		}
+		wantRoom := "b-r2"
+		if i%3 == 2 {
+			wantRoom = "lobby"
+		}
+		if room != wantRoom || refs[f.Ref] || len(f.Ref) != refDigits {
+			t.Errorf("frame %d: room %q, ref %q; want %q and a new %d-digit ref: %s", i, room, f.Ref, wantRoom, refDigits, line)
+		}
+		refs[f.Ref] = true
+	}
+}
+
+// pipeServer plays a server on the far end of a pipe: it reads the join,
+// checks it holds want, and writes script.
+func pipeServer(t *testing.T, nc net.Conn, want string, script []string) {
+	t.Helper()
+	go func() {
+		defer nc.Close()
+		buf := make([]byte, 4096)
+		n, _ := nc.Read(buf)
+		if !strings.Contains(string(buf[:n]), want) {
+			t.Errorf("join %q lacks %q", buf[:n], want)
+		}
+		for _, l := range script {
+			if _, err := nc.Write([]byte(l + "\n")); err != nil {
+				return
+			}
+		}
+		io.Copy(io.Discard, nc) // until the client closes
+	}()
+}
+
+// TestHandshakeV2 checks that a v2 join reads welcome, each room's entered
+// and replay, and the private replay, and leaves live traffic for readLoop.
+func TestHandshakeV2(t *testing.T) {
+	welcome := `{"type":"welcome","username":"bench-0005","protocol":2,"server":"pynet/2.0.0","limits":{"max_frame":65536,"max_text":4096,"rate":0,"burst":0},"account":false,"session":"s","epoch":"e","last_id":41,"resumed":false,"privates":1}`
+	for _, tc := range []struct {
+		name   string
+		script []string
+		err    string // "" when the join must succeed
+	}{
+		{"replays", []string{
+			welcome,
+			`{"type":"entered","room":"lobby","count":3,"users":["a","b","bench-0005"],"replay":2}`,
+			`{"type":"message","id":39,"from":"a","text":"x","room":"lobby","ts":"t","history":true}`,
+			`{"type":"joined","username":"z","room":"lobby","ts":"t"}`,
+			`{"type":"message","id":40,"from":"a","text":"y","room":"lobby","ts":"t","history":true}`,
+			`{"type":"entered","room":"b-r2","count":1,"users":["bench-0005"],"replay":0}`,
+			`{"type":"private","id":41,"from":"a","to":"bench-0005","text":"x","ts":"t","history":true}`,
+			`{"type":"message","id":42,"from":"a","text":"live","room":"b-r2","ts":"t"}`,
+		}, ""},
+		{"a room missing", []string{
+			welcome,
+			`{"type":"entered","room":"lobby","count":3,"replay":0}`,
+			`{"type":"entered","room":"b-r3","count":1,"replay":0}`,
+		}, "expected the rooms"},
+		{"a replay short", []string{
+			welcome,
+			`{"type":"entered","room":"lobby","count":3,"replay":2}`,
+			`{"type":"message","id":40,"from":"a","text":"y","room":"lobby","ts":"t","history":true}`,
+			`{"type":"entered","room":"b-r2","count":1,"replay":0}`,
+		}, "missing"},
+		{"a v1 server", []string{
+			`{"type":"welcome","username":"bench-0005","users":["bench-0005"],"protocol":1,"server":"pynet/1.0.0","limits":{"max_frame":65536,"max_text":4096,"rate":0,"burst":0}}`,
+		}, "speaks protocol 1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := roomRun()
+			c := newConn(r, 4)
+			client, server := net.Pipe()
+			defer client.Close()
+			c.nc = client
+			client.SetDeadline(time.Now().Add(5 * time.Second))
+			pipeServer(t, server, `"protocol":2,"rooms":["lobby","b-r2"]`, tc.script)
+			err := c.handshake([]string{"bench-0005"})
+			if tc.err == "" {
+				if err != nil {
+					t.Fatalf("handshake: %v", err)
+				}
+				for range 10 { // the live message may still be on its way
+					if line, ok := c.in.next(); ok {
+						if !bytes.Contains(line, []byte(`"live"`)) {
+							t.Errorf("left for readLoop: %s, want the live message", line)
+						}
+						return
+					}
+					if _, _, err := c.in.fill(client); err != nil {
+						break
+					}
+				}
+				t.Error("the live message was not left for readLoop")
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("handshake: %v, want an error with %q", err, tc.err)
+			}
+		})
 	}
 }
 
@@ -249,6 +519,14 @@ func TestValidate(t *testing.T) {
 		{"flat out without window", func(c *Config) { c.Window = 0 }, false},
 		{"bad name", func(c *Config) { c.Name = "-x" }, false},
 		{"long name", func(c *Config) { c.Name = strings.Repeat("n", 25) }, false},
+		{"v2", func(c *Config) { c.Protocol = 2 }, true},
+		{"protocol 3", func(c *Config) { c.Protocol = 3 }, false},
+		{"rooms", func(c *Config) { c.Protocol, c.Rooms, c.LobbyEvery = 2, 10, 5 }, true},
+		{"rooms without v2", func(c *Config) { c.Rooms = 10 }, false},
+		{"more rooms than clients", func(c *Config) { c.Protocol, c.Rooms = 2, 101 }, false},
+		{"lobby-every without rooms", func(c *Config) { c.Protocol, c.LobbyEvery = 2, 3 }, false},
+		{"a name rooms cannot take", func(c *Config) { c.Protocol, c.Rooms, c.Name = 2, 3, "a.b" }, false},
+		{"a name too long for rooms", func(c *Config) { c.Protocol, c.Rooms, c.Name = 2, 3, strings.Repeat("n", 28) }, false},
 	} {
 		cfg := DefaultConfig()
 		tc.mutate(&cfg)
