@@ -26,7 +26,15 @@ func runBench(ctx context.Context, args []string) int {
 		fmt.Fprintf(fs.Output(), "usage: pynet bench [flags]\n\n"+
 			"Connects -clients users to a PyNet server; -senders of them send messages of -size\n"+
 			"bytes, every client counts what it receives. Run the server with -rate 0 (no rate\n"+
-			"limit), e.g. pynet server -rate 0 -max-queue 8388608.\n\nflags:\n")
+			"limit), e.g. pynet server -rate 0 -max-queue 8388608.\n\n"+
+			"Rooms (-protocol 2 -rooms N): every client is in the lobby and in one of N rooms,\n"+
+			"NAME-r001 ...: client i (from 0) in room i mod N + 1, so rooms hold clients/N members\n"+
+			"(give or take one) and the first -senders clients are spread over the rooms. Senders\n"+
+			"send to their room, and with -lobby-every K every K-th message to the lobby. Each\n"+
+			"client expects every message of the rooms it is in, except its own, and checks that\n"+
+			"ids rise strictly across everything it receives live (errors: gap, wrong_room,\n"+
+			"out_of_order, id_order). 1,000 users in 100 rooms of 10 plus the lobby:\n"+
+			"  pynet bench -protocol 2 -clients 1000 -senders 100 -rooms 100\n\nflags:\n")
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "server `host:port`")
@@ -42,6 +50,9 @@ func runBench(ctx context.Context, args []string) int {
 	fs.DurationVar(&cfg.SetupTimeout, "setup-timeout", cfg.SetupTimeout, "longest connection set-up; the run goes on with those joined")
 	fs.StringVar(&cfg.Name, "name", cfg.Name, "username prefix: NAME-0001, NAME-0002, ...")
 	fs.IntVar(&cfg.ServerPID, "server-pid", 0, "server process `id` on this machine: report its CPU time per delivery")
+	fs.IntVar(&cfg.Protocol, "protocol", cfg.Protocol, "protocol `version` the clients join with: 1 (lobby only, comparable with older servers) or 2")
+	fs.IntVar(&cfg.Rooms, "rooms", 0, "with -protocol 2: `N` rooms besides the lobby, each client in one of them (0: the lobby only)")
+	fs.IntVar(&cfg.LobbyEvery, "lobby-every", 0, "with -rooms: every `K`-th message of each sender goes to the lobby (0: none)")
 	asJSON := fs.Bool("json", false, "print the result as one JSON object on stdout")
 	progress := fs.Bool("progress", bench.IsTerminal(os.Stderr), "progress line on stderr (default: when stderr is a terminal)")
 	if err := fs.Parse(args); err != nil {
