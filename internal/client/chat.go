@@ -32,7 +32,7 @@ func (u *ui) chat() (int, string) {
 		select {
 		case ev, ok := <-events:
 			lines, closed := u.events(ev, ok, events)
-			u.t.Print(lines...)
+			u.t.PrintLines(lines)
 			if closed {
 				return 1, "pynet client: the connection ended"
 			}
@@ -60,8 +60,8 @@ func (u *ui) chat() (int, string) {
 
 // events renders ev and whatever else is already waiting (up to maxBatch),
 // and reports whether the link has closed.
-func (u *ui) events(ev Event, ok bool, events <-chan Event) ([]string, bool) {
-	var lines []string
+func (u *ui) events(ev Event, ok bool, events <-chan Event) ([]term.Line, bool) {
+	var lines []term.Line
 	for n := 0; ; n++ {
 		if !ok || ev.Kind == EventClosed {
 			return lines, true
@@ -79,7 +79,7 @@ func (u *ui) events(ev Event, ok bool, events <-chan Event) ([]string, bool) {
 }
 
 // event turns one link event into display lines, updating the UI's state.
-func (u *ui) event(ev Event) []string {
+func (u *ui) event(ev Event) []term.Line {
 	switch ev.Kind {
 	case EventUp:
 		return u.up(ev.Frame)
@@ -104,7 +104,7 @@ func (u *ui) event(ev Event) []string {
 }
 
 // up handles a welcome: the first one, or one after a reconnect.
-func (u *ui) up(w Frame) []string {
+func (u *ui) up(w Frame) []term.Line {
 	u.offline, u.lastRetry = false, ""
 	u.name = w.Username
 	u.r.Self = w.Username
@@ -135,7 +135,7 @@ func (u *ui) unansweredMessages() int {
 }
 
 // frame turns one server frame into display lines.
-func (u *ui) frame(f Frame) []string {
+func (u *ui) frame(f Frame) []term.Line {
 	switch f.Type {
 	case protocol.MsgAck:
 		p, ok := u.take(f.Ref)
@@ -146,7 +146,7 @@ func (u *ui) frame(f Frame) []string {
 		if p.req.Type == protocol.MsgPrivate {
 			return u.r.OwnPrivate(f.TS, p.req.To, p.text)
 		}
-		return u.r.Own(f.TS, p.text)
+		return u.r.Own(f.TS, f.Room, p.text, false)
 	case protocol.MsgError:
 		p, _ := u.take(f.Ref)
 		return u.r.Error(f.ServerFrame, p.req)
@@ -195,7 +195,7 @@ func (u *ui) take(ref string) (request, bool) {
 func (u *ui) submit(line string) bool {
 	c, err := parseInput(line)
 	if err != nil {
-		u.t.Print(u.r.Problem(err.Error())...)
+		u.t.PrintLines(u.r.Problem(err.Error()))
 		return false
 	}
 	switch c.kind {
@@ -226,7 +226,7 @@ func (u *ui) send(req term.Request, text string, encode func(ref string) []byte)
 		if errors.Is(err, ErrOffline) {
 			msg = "not connected — not sent (↑ brings it back)"
 		}
-		u.t.Print(u.r.Problem(msg)...)
+		u.t.PrintLines(u.r.Problem(msg))
 		return
 	}
 	if len(u.pending) >= maxPending {
@@ -249,7 +249,7 @@ func (u *ui) quit() (int, string) {
 				return 0, ""
 			}
 			if ev.Kind == EventFrame {
-				u.t.Print(u.frame(ev.Frame)...)
+				u.t.PrintLines(u.frame(ev.Frame))
 			}
 		case <-deadline.C:
 			return 0, ""

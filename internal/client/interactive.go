@@ -110,7 +110,7 @@ func (u *ui) run() (int, string) {
 			}
 		}
 		if protocol.CheckUsername(name) != nil {
-			u.t.Print(u.r.Problem(term.NameRules(name))...)
+			u.t.PrintLines(u.r.Problem(term.NameRules(name)))
 			name = ""
 			continue
 		}
@@ -124,7 +124,7 @@ func (u *ui) run() (int, string) {
 		case errors.Is(err, errInterrupted):
 			return 0, ""
 		case errors.As(err, &je) && je.NameProblem():
-			u.t.Print(u.r.Problem(strings.TrimPrefix(je.Error(), "join refused: ") + " — try another")...)
+			u.t.PrintLines(u.r.Problem(strings.TrimPrefix(je.Error(), "join refused: ") + " — try another"))
 			name = ""
 		default:
 			return 1, "pynet client: " + err.Error()
@@ -169,7 +169,7 @@ func (u *ui) ask(prompt string) (string, bool) {
 // gives up, and lines typed meanwhile are kept for later.
 func (u *ui) connect(name string) (*Link, error) {
 	u.t.SetPrompt("", "")
-	u.t.Print(u.r.Notice("connecting to " + u.opts.Addr + " as " + name + " …")...)
+	u.t.PrintLines(u.r.Notice("connecting to " + u.opts.Addr + " as " + name + " …"))
 	ctx, cancel := context.WithCancel(u.ctx)
 	defer cancel()
 	type result struct {
@@ -227,5 +227,5 @@ func (u *ui) setPrompt() {
 		u.t.SetPrompt("(offline) "+u.name+"> ", u.style("33"))
 		return
 	}
-	u.t.SetPrompt(u.name+"> ", u.style(term.UserColor(u.name)+";1"))
+	u.t.SetPrompt(u.name+"> ", u.style(u.r.NameColor(u.name)+";1"))
 }

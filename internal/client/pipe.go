@@ -172,7 +172,7 @@ func (p *pipe) take(l inputLine) {
 			return // a blank line is not a message
 		}
 		p.numbered++
-		p.refuse(p.numbered, term.Explain(protocol.ServerFrame{Code: perr.Code, Message: perr.Message}, term.Request{}))
+		p.refuse(p.numbered, term.Cause(protocol.ServerFrame{Code: perr.Code, Message: perr.Message}, term.Request{}))
 		return
 	}
 	p.numbered++
@@ -231,7 +231,7 @@ func (p *pipe) frame(f Frame) {
 				p.resumeAt = time.Now().Add(time.Duration(f.RetryAfterMS) * time.Millisecond)
 				return
 			}
-			p.refuse(p.queue[i].n, term.Explain(f.ServerFrame, term.Request{Type: protocol.MsgMessage}))
+			p.refuse(p.queue[i].n, term.Cause(f.ServerFrame, term.Request{Type: protocol.MsgMessage}))
 			p.remove(i)
 			return
 		}
@@ -246,7 +246,7 @@ func (p *pipe) frame(f Frame) {
 	}
 	if !p.json {
 		for _, l := range p.r.Frame(f.ServerFrame) {
-			io.WriteString(p.out, l+"\n")
+			io.WriteString(p.out, l.Plain()+"\n")
 		}
 	}
 }

@@ -137,12 +137,18 @@ func TestPipeReportsUnsendableLines(t *testing.T) {
 		t.Fatalf("exit %d, want 1", code)
 	}
 	for _, want := range []string{
-		"message 2 not sent: message not sent: longer than 4096 bytes",
-		"message 3 not sent: message not sent: it holds a control character",
+		"message 2 not sent: longer than 4096 bytes",
+		"message 3 not sent: it holds a control character",
 		"2 of 4 messages were not sent",
 	} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	// Bug 13: each error says "not sent" once.
+	for _, line := range strings.Split(stderr, "\n") {
+		if strings.Count(line, "not sent") > 1 {
+			t.Errorf("error repeats itself: %q", line)
 		}
 	}
 }

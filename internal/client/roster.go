@@ -33,8 +33,8 @@ func (r *roster) rename(from, to string) {
 
 // complete returns the names (or, for a word starting with "/", the
 // commands) that start with word, case-insensitively, sorted.
-func (r *roster) complete(word string) []string {
-	if word == "" {
+func (r *roster) complete(before, word string) []string {
+	if word == "" && before == "" {
 		return nil
 	}
 	var out []string

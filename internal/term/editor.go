@@ -8,13 +8,18 @@ import (
 // Action is what a key asks of the program, beyond editing the line.
 type Action uint8
 
-// Actions returned by Editor.Handle.
+// Actions returned by Editor.Handle (and ActOverflow by Terminal.Feed).
 const (
 	ActNone      Action = iota
 	ActSubmit           // a line was entered (Editor.Handle returns it)
 	ActEOF              // Ctrl-D on an empty line
 	ActInterrupt        // Ctrl-C
-	ActRedraw           // Ctrl-L: clear the screen and draw the prompt again
+	ActRedraw           // Ctrl-L: draw the conversation and the prompt again
+	ActDiscard          // Ctrl-G threw a draft away (it went to the history)
+	ActRoom             // Alt-digit: the line returned is the digit, "0" meaning 10
+	ActNextRoom         // Ctrl-N
+	ActPrevRoom         // Ctrl-P
+	ActOverflow         // characters were dropped at Editor.Limit (Terminal.Feed)
 )
 
 // tabWidth is how many spaces a pasted TAB becomes: the editor keeps one
@@ -24,10 +29,10 @@ const tabWidth = 4
 // Editor is a line buffer with a cursor and input history. It is a pure
 // state machine: Handle applies one key; nothing here does I/O.
 //
-// The buffer is a slice of runes and the cursor an index into it, so
-// multi-byte characters move as one. Zero-width characters (combining marks)
-// stay attached to the character before them when the cursor moves or
-// deletes.
+// The buffer is a slice of runes and the cursor an index into it, always
+// at the edge of a grapheme cluster (grapheme.go): the cursor keys,
+// Backspace and Delete move over and remove whole clusters, so an emoji
+// with a skin tone, a ZWJ family or a flag is one character to the user.
 type Editor struct {
 	buf []rune
 	pos int
@@ -42,12 +47,32 @@ type Editor struct {
 	Overflowed bool
 
 	// Complete, when set, is asked to complete the word before the cursor
-	// on Tab; it returns the candidates.
-	Complete func(word string) []string
+	// on Tab; before is the text before that word (so "/msg " can complete
+	// names). It returns the candidates, each as it should be inserted. One
+	// candidate replaces the word; with several, each Tab shows the next.
+	Complete func(before, word string) []string
+
+	// Secret hides the text (Terminal draws nothing of it) and keeps it
+	// out of the history; Enter makes it available once through
+	// TakeSecret, as bytes the caller can wipe.
+	Secret bool
+	secret []byte
 
 	hist    *History
 	histPos int    // index into hist while browsing; hist.Len() means the draft
 	draft   []rune // the line being typed before browsing started
+
+	comp completion // Tab cycling state
+	rev  uint64     // counts changes of the text, so a drawing knows it is stale
+}
+
+// completion remembers the last Tab so the next one can cycle.
+type completion struct {
+	active bool
+	start  int // where the inserted candidate starts in buf
+	cands  []string
+	idx    int
+	suffix string
 }
 
 // NewEditor returns an empty editor using hist (which may be shared).
@@ -64,11 +89,16 @@ func (e *Editor) Line() string { return string(e.buf) }
 // Runes returns the buffer; callers must not modify it.
 func (e *Editor) Runes() []rune { return e.buf }
 
+// Rev changes whenever the text does.
+func (e *Editor) Rev() uint64 { return e.rev }
+
 // Cursor returns the cursor as an index into Runes.
 func (e *Editor) Cursor() int { return e.pos }
 
 // SetLine replaces the text and puts the cursor at its end.
 func (e *Editor) SetLine(s string) {
+	e.rev++
+	clear(e.buf)
 	e.buf = e.buf[:0]
 	e.size = 0
 	e.pos = 0
@@ -77,6 +107,15 @@ func (e *Editor) SetLine(s string) {
 
 // Handle applies k. For ActSubmit it returns the line and starts a new one.
 func (e *Editor) Handle(k Key) (Action, string) {
+	if k.Code != KeyTab {
+		e.comp.active = false
+	}
+	if e.Secret {
+		switch k.Code {
+		case KeyUp, KeyDown, KeyTab:
+			return ActNone, "" // no history, no completion: nothing may leak
+		}
+	}
 	switch k.Code {
 	case KeyRune:
 		if k.Rune == '\t' {
@@ -87,10 +126,33 @@ func (e *Editor) Handle(k Key) (Action, string) {
 	case KeyNewline:
 		e.insert('\n')
 	case KeyEnter:
+		if e.Secret {
+			e.secret = e.secret[:0]
+			for _, r := range e.buf {
+				e.secret = utf8.AppendRune(e.secret, r)
+			}
+			e.reset()
+			return ActSubmit, ""
+		}
 		line := string(e.buf)
 		e.hist.Add(line)
 		e.reset()
 		return ActSubmit, line
+	case KeyDiscard:
+		if len(e.buf) == 0 {
+			return ActNone, ""
+		}
+		if !e.Secret {
+			e.hist.Add(string(e.buf))
+		}
+		e.reset()
+		return ActDiscard, ""
+	case KeyRoom:
+		return ActRoom, string(k.Rune)
+	case KeyNextRoom:
+		return ActNextRoom, ""
+	case KeyPrevRoom:
+		return ActPrevRoom, ""
 	case KeyInterrupt:
 		return ActInterrupt, ""
 	case KeyEOF:
@@ -102,17 +164,17 @@ func (e *Editor) Handle(k Key) (Action, string) {
 		return ActRedraw, ""
 	case KeyBackspace:
 		if e.pos > 0 {
-			e.delete(e.clusterStart(e.pos-1), e.pos)
+			e.delete(clusterStartAt(e.buf, e.pos-1), e.pos)
 		}
 	case KeyDelete:
 		e.deleteForward()
 	case KeyLeft:
 		if e.pos > 0 {
-			e.pos = e.clusterStart(e.pos - 1)
+			e.pos = clusterStartAt(e.buf, e.pos-1)
 		}
 	case KeyRight:
 		if e.pos < len(e.buf) {
-			e.pos = e.clusterEnd(e.pos)
+			e.pos = clusterEndAt(e.buf, e.pos)
 		}
 	case KeyHome:
 		e.pos = e.lineStart(e.pos)
@@ -148,7 +210,19 @@ func (e *Editor) Handle(k Key) (Action, string) {
 	return ActNone, ""
 }
 
+// TakeSecret returns what was entered in Secret mode, once; the caller
+// should clear the bytes when done with them.
+func (e *Editor) TakeSecret() []byte {
+	b := e.secret
+	e.secret = nil
+	return b
+}
+
+// reset empties the line, wiping the old buffer first (it may have held a
+// password).
 func (e *Editor) reset() {
+	e.rev++
+	clear(e.buf)
 	e.buf = nil
 	e.pos = 0
 	e.size = 0
@@ -168,6 +242,13 @@ func (e *Editor) insert(r rune) {
 		e.Overflowed = true
 		return
 	}
+	e.rev++
+	if len(e.buf) == cap(e.buf) { // grow by hand, wiping the old array
+		nb := make([]rune, len(e.buf), 2*cap(e.buf)+16)
+		copy(nb, e.buf)
+		clear(e.buf)
+		e.buf = nb
+	}
 	e.buf = append(e.buf, 0)
 	copy(e.buf[e.pos+1:], e.buf[e.pos:])
 	e.buf[e.pos] = r
@@ -186,40 +267,20 @@ func (e *Editor) delete(from, to int) {
 	if from >= to {
 		return
 	}
+	e.rev++
 	for _, r := range e.buf[from:to] {
 		e.size -= utf8.RuneLen(r)
 	}
-	e.buf = append(e.buf[:from], e.buf[to:]...)
+	n := copy(e.buf[from:], e.buf[to:])
+	clear(e.buf[from+n:]) // wipe what was deleted (it may be a password)
+	e.buf = e.buf[:from+n]
 	e.pos = from
 }
 
 func (e *Editor) deleteForward() {
 	if e.pos < len(e.buf) {
-		e.delete(e.pos, e.clusterEnd(e.pos))
+		e.delete(e.pos, clusterEndAt(e.buf, e.pos))
 	}
-}
-
-// attached reports whether buf[i] joins the character before it.
-func (e *Editor) attached(i int) bool {
-	r := e.buf[i]
-	return r != '\n' && RuneWidth(r) == 0
-}
-
-// clusterStart moves i back to the base character of the cluster holding it.
-func (e *Editor) clusterStart(i int) int {
-	for i > 0 && e.attached(i) {
-		i--
-	}
-	return i
-}
-
-// clusterEnd returns the index just past the cluster starting at i.
-func (e *Editor) clusterEnd(i int) int {
-	i++
-	for i < len(e.buf) && e.attached(i) {
-		i++
-	}
-	return i
 }
 
 // lineStart and lineEnd bound the logical line (between line breaks) that
@@ -278,7 +339,7 @@ func (e *Editor) verticalMove(dir int) {
 	if target+col > end {
 		e.pos = end
 	} else {
-		e.pos = e.clusterStart(target + col)
+		e.pos = clusterStartAt(e.buf, target+col)
 	}
 }
 
@@ -300,46 +361,33 @@ func (e *Editor) browse(dir int) {
 	}
 }
 
-// complete replaces the word before the cursor by the only candidate, or
-// extends it by the candidates' common prefix.
+// complete replaces the word before the cursor by a candidate. With one
+// candidate it is inserted followed by a space; with several, the first is
+// inserted and each further Tab replaces it by the next, round and round
+// (as irssi and weechat do).
 func (e *Editor) complete() {
 	if e.Complete == nil {
+		return
+	}
+	if c := &e.comp; c.active && len(c.cands) > 1 {
+		c.idx = (c.idx + 1) % len(c.cands)
+		e.delete(c.start, e.pos)
+		e.insertString(c.cands[c.idx] + c.suffix)
 		return
 	}
 	start := e.pos
 	for start > 0 && !isSpace(e.buf[start-1]) {
 		start--
 	}
-	word := string(e.buf[start:e.pos])
-	cands := e.Complete(word)
+	cands := e.Complete(string(e.buf[:start]), string(e.buf[start:e.pos]))
 	if len(cands) == 0 {
 		return
 	}
-	repl := cands[0]
-	for _, c := range cands[1:] {
-		repl = commonPrefix(repl, c)
-	}
-	if len(repl) < len(word) {
-		return
+	suffix := " "
+	if e.pos < len(e.buf) && e.buf[e.pos] == ' ' {
+		suffix = ""
 	}
 	e.delete(start, e.pos)
-	e.insertString(repl)
-	if len(cands) == 1 && (e.pos == len(e.buf) || e.buf[e.pos] != ' ') {
-		e.insert(' ')
-	}
-}
-
-func commonPrefix(a, b string) string {
-	n := 0
-	for n < len(a) && n < len(b) && lowerASCII(a[n]) == lowerASCII(b[n]) {
-		n++
-	}
-	return a[:n]
-}
-
-func lowerASCII(c byte) byte {
-	if c >= 'A' && c <= 'Z' {
-		return c + 'a' - 'A'
-	}
-	return c
+	e.insertString(cands[0] + suffix)
+	e.comp = completion{active: true, start: start, cands: cands, suffix: suffix}
 }

@@ -50,6 +50,7 @@ const (
 	ctrlK     = "\x0b"
 	ctrlU     = "\x15"
 	ctrlW     = "\x17"
+	ctrlG     = "\x07"
 	altB      = "\x1bb"
 	altF      = "\x1bf"
 	altEnter  = "\x1b\r"
@@ -108,16 +109,37 @@ func TestEditor(t *testing.T) {
 		{"limit", "abcdefg", func(e *Editor) { e.Limit = 5 }, editResult{nil, "abcde", 5}},
 		{"limit counts bytes", "ééé", func(e *Editor) { e.Limit = 5 }, editResult{nil, "éé", 2}},
 		{"tab completes", "hi al\t", func(e *Editor) {
-			e.Complete = func(w string) []string {
-				if w == "al" {
+			e.Complete = func(before, w string) []string {
+				if before == "hi " && w == "al" {
 					return []string{"alice"}
 				}
 				return nil
 			}
 		}, editResult{nil, "hi alice ", 9}},
-		{"tab extends common prefix", "b\t", func(e *Editor) {
-			e.Complete = func(string) []string { return []string{"bobby", "Bobcat"} }
-		}, editResult{nil, "bob", 3}},
+		// Bug 7: Tab cycles through ambiguous names, round and round.
+		{"tab cycles", "bo\t\t", func(e *Editor) { e.Complete = completeBobs }, editResult{nil, "bobby ", 6}},
+		{"tab cycles round", "bo\t\t\t", func(e *Editor) { e.Complete = completeBobs }, editResult{nil, "bob ", 4}},
+		{"tab then typing ends the cycle", "bo\t\tx\t", func(e *Editor) { e.Complete = completeBobs }, editResult{nil, "bobby x", 7}},
+		{"tab after /msg completes names", "/msg \t", func(e *Editor) {
+			e.Complete = func(before, w string) []string {
+				if before == "/msg " && w == "" {
+					return []string{"alice", "bob"}
+				}
+				return nil
+			}
+		}, editResult{nil, "/msg alice ", 11}},
+		// Bug 4: the cursor keys and Backspace work on grapheme clusters.
+		{"skin tone is one character", "a👍🏽" + bs, nil, editResult{nil, "a", 1}},
+		{"zwj family is one character", "x👨\u200d👩\u200d👧y" + left + bs, nil, editResult{nil, "xy", 1}},
+		{"left jumps over a zwj family", "x👨\u200d👩\u200d👧y" + left + left + "|", nil, editResult{nil, "x|👨\u200d👩\u200d👧y", 2}},
+		{"flags pair up", "🇫🇷🇩🇪" + left + "|", nil, editResult{nil, "🇫🇷|🇩🇪", 3}},
+		{"flag deleted whole", "🇫🇷🇩🇪" + bs, nil, editResult{nil, "🇫🇷", 2}},
+		{"right skips a cluster", "👍🏽z" + home + right + "|", nil, editResult{nil, "👍🏽|z", 3}},
+		{"delete removes a cluster", "e\u0301\u0302x" + home + del, nil, editResult{nil, "x", 0}},
+		// Bug 3: Ctrl-G throws a whole multi-line draft away; ↑ brings it back.
+		{"ctrl-g discards the draft", pasteOpen + "one\ntwo\nthree" + pasteShut + ctrlG, nil, editResult{[]Input{{Action: ActDiscard}}, "", 0}},
+		{"discarded draft is in the history", "draft" + ctrlG + up, nil, editResult{[]Input{{Action: ActDiscard}}, "draft", 5}},
+		{"room keys", "\x1b2\x0e\x10", nil, editResult{[]Input{{Action: ActRoom, Line: "2"}, {Action: ActNextRoom}, {Action: ActPrevRoom}}, "", 0}},
 	}
 	for _, tc := range tests {
 		for chunk := 1; chunk <= len(tc.input); chunk++ {
@@ -128,6 +150,39 @@ func TestEditor(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+func completeBobs(before, w string) []string {
+	if w == "bo" {
+		return []string{"bob", "bobby"}
+	}
+	return nil
+}
+
+// TestEditorSecret: a Secret line is not kept in the history, and it is
+// handed over once as bytes.
+func TestEditorSecret(t *testing.T) {
+	var d Decoder
+	e := NewEditor(nil)
+	e.Secret = true
+	var acts []Action
+	d.Feed([]byte("hunter22"+up+enter+up), func(k Key) {
+		if act, line := e.Handle(k); act != ActNone {
+			if line != "" {
+				t.Fatalf("a secret came back as a string: %q", line)
+			}
+			acts = append(acts, act)
+		}
+	})
+	if !reflect.DeepEqual(acts, []Action{ActSubmit}) {
+		t.Fatalf("actions %v", acts)
+	}
+	if got := string(e.TakeSecret()); got != "hunter22" {
+		t.Fatalf("secret %q", got)
+	}
+	if e.TakeSecret() != nil || e.hist.Len() != 0 || e.Line() != "" {
+		t.Fatalf("the secret lingers: history %d, line %q", e.hist.Len(), e.Line())
 	}
 }
 

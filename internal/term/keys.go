@@ -29,6 +29,10 @@ const (
 	KeyEOF        // Ctrl-D: end of input on an empty line, else Delete
 	KeyRedraw     // Ctrl-L
 	KeyTab
+	KeyDiscard  // Ctrl-G: throw the whole draft away (↑ brings it back)
+	KeyRoom     // Alt-1 … Alt-9, Alt-0: Key.Rune holds the digit
+	KeyNextRoom // Ctrl-N
+	KeyPrevRoom // Ctrl-P
 )
 
 // Key is one decoded key press.
@@ -123,12 +127,13 @@ var controlKeys = map[byte]KeyCode{
 	0x04: KeyEOF,       // Ctrl-D
 	0x05: KeyEnd,       // Ctrl-E
 	0x06: KeyRight,     // Ctrl-F
+	0x07: KeyDiscard,   // Ctrl-G
 	0x08: KeyBackspace, // Ctrl-H
 	0x09: KeyTab,
 	0x0b: KeyKillEnd,   // Ctrl-K
 	0x0c: KeyRedraw,    // Ctrl-L
-	0x0e: KeyDown,      // Ctrl-N
-	0x10: KeyUp,        // Ctrl-P
+	0x0e: KeyNextRoom,  // Ctrl-N, as in irssi
+	0x10: KeyPrevRoom,  // Ctrl-P
 	0x15: KeyKillStart, // Ctrl-U
 	0x17: KeyKillWord,  // Ctrl-W
 	0x7f: KeyBackspace,
@@ -215,6 +220,10 @@ func (d *Decoder) escape(b []byte, emit func(Key)) int {
 		return 2
 	case 'd':
 		emit(Key{Code: KeyDeleteWord})
+		return 2
+	}
+	if b[1] >= '0' && b[1] <= '9' { // Alt-digit: a room, as in irssi
+		emit(Key{Code: KeyRoom, Rune: rune(b[1])})
 		return 2
 	}
 	return 1

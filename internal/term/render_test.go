@@ -19,6 +19,15 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 // renderAll renders testdata/frames.jsonl and the client's own lines, as
 // alice, in a fixed zone (UTC+1) at a fixed time.
 func renderAll(t *testing.T, color bool) []string {
+	var out []string
+	for _, l := range renderLines(t, color) {
+		out = append(out, l.Plain())
+	}
+	return out
+}
+
+// renderLines renders the test frames as Lines.
+func renderLines(t *testing.T, color bool) []Line {
 	t.Helper()
 	r := &Renderer{
 		Color: color,
@@ -31,7 +40,7 @@ func renderAll(t *testing.T, color bool) []string {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	var out []string
+	var out []Line
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		fr, err := protocol.DecodeServer(sc.Bytes())
@@ -41,8 +50,25 @@ func renderAll(t *testing.T, color bool) []string {
 		out = append(out, r.Frame(fr)...)
 	}
 	ts := "2026-11-26T00:40:00.000Z"
-	out = append(out, r.Own(ts, "my message")...)
-	out = append(out, r.Own(ts, "my two\nline message")...)
+	out = append(out, r.Own(ts, "lobby", "my message", false)...)
+	out = append(out, r.Own(ts, "lobby", "my two\nline message", false)...)
+	out = append(out, r.Own(ts, "lobby", "waves", true)...)
+	r.Room = "lobby"
+	out = append(out, r.Own(ts, "go", "in another room", false)...)
+	for _, line := range []string{
+		`{"type":"message","id":30,"from":"bob","text":"in the current room","room":"lobby","ts":"2026-11-26T00:41:00.000Z"}`,
+		`{"type":"message","id":31,"from":"bob","text":"in another room","room":"go","ts":"2026-11-26T00:41:01.000Z"}`,
+		`{"type":"message","id":32,"from":"bob","text":"dances","room":"go","action":true,"ts":"2026-11-26T00:41:02.000Z"}`,
+		`{"type":"joined","username":"carol","room":"go","ts":"2026-11-26T00:41:03.000Z"}`,
+		`{"type":"left","username":"carol","room":"lobby","reason":"exit","ts":"2026-11-26T00:41:04.000Z"}`,
+	} {
+		fr, err := protocol.DecodeServer([]byte(line))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, r.Frame(fr)...)
+	}
+	r.Room = ""
 	out = append(out, r.OwnPrivate(ts, "bob", "private reply")...)
 	out = append(out, r.Notice("connected to 127.0.0.1:5050")...)
 	out = append(out, r.Problem("not connected — message not sent")...)
@@ -54,6 +80,11 @@ func renderAll(t *testing.T, color bool) []string {
 	out = append(out, r.Error(errFrame(protocol.CodeInvalidUsername, 0), Request{Type: protocol.MsgNick, Username: "-x"})...)
 	out = append(out, r.Error(errFrame(protocol.CodeRateLimited, 12345), Request{Type: protocol.MsgMessage})...)
 	out = append(out, r.Error(errFrame(protocol.CodeTextTooLong, 0), Request{Type: protocol.MsgMessage})...)
+	out = append(out, r.Error(errFrame(protocol.CodeInvalidText, 0), Request{Type: protocol.MsgMessage, Text: "a message whose start is quoted"})...)
+	out = append(out, r.Error(errFrame(protocol.CodeNotInRoom, 0), Request{Type: protocol.MsgMessage, Room: "go", Text: "hi"})...)
+	out = append(out, r.Error(errFrame(protocol.CodeInvalidRoom, 0), Request{Type: protocol.MsgEnter, Room: "a b"})...)
+	out = append(out, r.Error(errFrame(protocol.CodeAuthRequired, 0), Request{Type: protocol.MsgJoin, Username: "alice"})...)
+	out = append(out, r.Error(errFrame(protocol.CodeUnknownType, 0), Request{Type: protocol.MsgEnter, Room: "go"})...)
 	return out
 }
 
@@ -151,14 +182,16 @@ func TestSeconds(t *testing.T) {
 }
 
 func TestUserColorStable(t *testing.T) {
-	if UserColor("Alice") != UserColor("alice") {
-		t.Error("Alice and alice have different colours")
-	}
-	seen := map[string]bool{}
-	for _, n := range []string{"alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi"} {
-		seen[UserColor(n)] = true
-	}
-	if len(seen) < 4 {
-		t.Errorf("8 names share only %d colours", len(seen))
+	for _, wide := range []bool{false, true} {
+		if UserColor("Alice", wide) != UserColor("alice", wide) {
+			t.Error("Alice and alice have different colours")
+		}
+		seen := map[string]bool{}
+		for _, n := range []string{"alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi"} {
+			seen[UserColor(n, wide)] = true
+		}
+		if len(seen) < 4 {
+			t.Errorf("8 names share only %d colours", len(seen))
+		}
 	}
 }
