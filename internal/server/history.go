@@ -80,9 +80,6 @@ func (h *history) after(since int64, limit int) ([]histEntry, int) {
 	return out, total
 }
 
-// full reports whether the ring holds as many entries as it can.
-func (h *history) full() bool { return h.n == len(h.ents) }
-
 // historyMark is appended to a replayed frame in place of its closing brace.
 const historyMark = `,"history":true}` + "\n"
 

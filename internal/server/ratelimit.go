@@ -48,15 +48,3 @@ func newTokenBucketValue(rate float64, burst int, now time.Time) tokenBucket {
 
 // on reports whether the bucket limits anything.
 func (b *tokenBucket) on() bool { return b.rate > 0 && b.burst > 0 }
-
-// peek reports whether a token is there, without taking it, and if not how
-// long until one is.
-func (b *tokenBucket) peek(now time.Time) (ok bool, retryAfter time.Duration) {
-	if !b.on() {
-		return true, 0
-	}
-	saved := *b
-	ok, retryAfter = b.take(now)
-	*b = saved
-	return ok, retryAfter
-}

@@ -11,10 +11,9 @@ import (
 // once, the rest are counted and logged as one line per interval. An
 // attacker cannot make the server write a log line per connection.
 type refusalLog struct {
-	mu      sync.Mutex
-	counts  map[string]int
-	last    time.Time
-	pending bool
+	mu     sync.Mutex
+	counts map[string]int
+	last   time.Time
 }
 
 const refusalLogEvery = 10 * time.Second

@@ -23,11 +23,6 @@ func (r *room) search(key string) int {
 	return sort.Search(len(r.members), func(i int) bool { return r.members[i].key >= key })
 }
 
-func (r *room) has(s *session) bool {
-	i := r.search(s.key)
-	return i < len(r.members) && r.members[i] == s
-}
-
 func (r *room) insert(s *session) {
 	r.nameBytes += len(s.name)
 	i := r.search(s.key)

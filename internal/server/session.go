@@ -32,12 +32,11 @@ type session struct {
 	holdReason string
 	heldSince  int64 // lastID when the hold began: privates after it were kept for it
 
-	refs     refWindow
-	privs    []histEntry // memory mode: the last replayMax privates sent or received
-	renames  tokenBucket // the rename limit
-	roomOps  tokenBucket // enter and exit
-	mark     uint64      // hub.mark when last reached by a once-per-user fanout
-	lastSeen int64       // highest id delivered when last saved
+	refs    refWindow
+	privs   []histEntry // memory mode: the last replayMax privates sent or received
+	renames tokenBucket // the rename limit
+	roomOps tokenBucket // enter and exit
+	mark    uint64      // hub.mark when last reached by a once-per-user fanout
 }
 
 func newSession(h *hub, name string, v2 bool, addr ipKey, now time.Time) *session {
