@@ -17,9 +17,10 @@ import (
 //
 //   - Ids are assigned under hub.mu, and every message is delivered (queued
 //     to its recipients' outQueues, appended to its room's history) under
-//     hub.mu in increasing id order: at once in memory mode, and in memory
-//     mode and with a store alike by one goroutine (the committer) that
-//     hands over whole committed batches in id order. A connection's queue
+//     hub.mu in increasing id order: in memory mode in the same critical
+//     section that assigned its id; with a store by one goroutine (the
+//     committer), which delivers whole committed batches in id order after
+//     their commit. A connection's queue
 //     is appended to only under hub.mu (or by its own reader for replies
 //     that carry no id), so live message, private and ack frames reach every
 //     connection in increasing id order, whatever rooms they come from.
@@ -35,8 +36,8 @@ import (
 //     the store by the connection's writer as it drains (replay.go), and
 //     the store is written by the committer outside the lock.
 //
-// Lock order: hub.mu, then an outQueue's mu or the ipLimiter's mu; never the
-// other way round.
+// Lock order: hub.mu, then a conn's stopMu, an outQueue's mu (and from it
+// the lazy flusher's mu) or the ipLimiter's mu; never the other way round.
 type hub struct {
 	cfg    *Config
 	stats  *Stats

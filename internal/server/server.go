@@ -1,29 +1,43 @@
-// Package server is the PyNet Chat server: PROTOCOL.md version 1 over TCP
-// (optionally TLS), standard library only.
+// Package server is the PyNet Chat server: PROTOCOL.md version 2 (and the
+// version 1 view for v1 clients) over TCP, optionally TLS. It imports only
+// the standard library and the project's stdlib-only packages; the SQLite
+// store and the password hash are plugged in through interfaces
+// (Config.Store, Config.Hasher) by cmd/pynet.
 //
 // # Concurrency
 //
 // Goroutines and what they own:
 //
-//   - The accept loop (Serve) accepts connections, enforces MaxClients and
-//     starts one reader goroutine per connection.
+//   - The accept loop (Serve) accepts connections, applies max_clients and
+//     max_per_ip (admit), and starts one reader goroutine per connection.
 //   - Each connection's reader goroutine (conn.run, conn.go) is the only code
 //     that reads its socket. It decodes and handles frames in order, runs the
 //     connection's timers through read deadlines (no timer goroutine), and
-//     at the end leaves the room and closes the socket.
+//     at the end detaches from its session (held, ended or replaced) and
+//     closes the socket.
 //   - Each connection's writer goroutine (outQueue.writeLoop, outqueue.go) is
 //     the only code that writes its socket. It runs only while frames are
-//     pending: an idle connection has no writer.
-//   - The room (room.go) is a struct with one mutex that owns membership, the
-//     id sequence, the history and fanout. Critical sections touch memory and
-//     enqueue to outQueues, which never block; no I/O happens under any lock.
+//     pending: an idle connection has no writer. It also expands replays
+//     (replay.go) as the connection drains.
+//   - The hub (hub.go) owns the id sequence, rooms, names, sessions, history
+//     caches and fanout, under one mutex: that is what keeps every
+//     connection's live frames in id order (the argument is in hub.go).
+//     Critical sections touch memory and enqueue to outQueues, which never
+//     block; no I/O, no logging and no hashing happen under it.
+//   - With a store, the committer (committer.go) is the one goroutine that
+//     writes it: group commit, then delivery in id order.
+//   - Hold timers (session.go) end held sessions; the janitor forgets idle
+//     empty rooms; the lazy flusher batches announcement writes.
 //
-// How a message travels: reader decodes {"type":"message"} → room.broadcast
-// takes the room lock, assigns the id, encodes the frame once, records it in
-// history and appends the same bytes to every other member's outQueue →
+// How a message travels: the reader decodes {"type":"message"} and checks
+// it → hub.publish takes hub.mu, assigns the id and encodes the frame once
+// (acceptLocked) → in memory mode deliverLocked at once; with a store the
+// committer commits the batch and then calls deliverLocked → deliverLocked
+// records the frame in the room's history cache and appends the same bytes
+// to every other member's outQueue (fanoutLocked) and acks the sender →
 // each member's writer wakes and writes everything pending in one syscall.
-// A member whose queue is over MaxQueue is removed on the spot (slow
-// consumer) instead of slowing anyone else down.
+// A member whose queue is over MaxQueue is cut off (slow consumer) instead
+// of slowing anyone else down.
 package server
 
 import (
