@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"sync"
+	"time"
 
 	"pynet/internal/store"
 )
@@ -35,6 +36,9 @@ type committer struct {
 	pending []*outMsg
 	saves   map[*session]struct{}
 	ended   []string
+	// next is closed once the commit that carries the current saves is
+	// done: frames that reveal a new session token wait for it.
+	next chan struct{}
 }
 
 const (
@@ -86,9 +90,31 @@ func (c *committer) addLocked(m *outMsg) {
 	c.poke()
 }
 
-func (c *committer) saveSessionLocked(s *session) {
+// saveSessionLocked queues s to be saved and returns a channel closed once
+// it is in the store.
+func (c *committer) saveSessionLocked(s *session) <-chan struct{} {
 	c.saves[s] = struct{}{}
+	if c.next == nil {
+		c.next = make(chan struct{})
+	}
 	c.poke()
+	return c.next
+}
+
+// waitCommitted waits until ready is closed (a session save is in the
+// store), for at most d; it fails if the store failed or the wait is too
+// long, and the connection that waits is then closed.
+func (c *committer) waitCommitted(ready <-chan struct{}, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ready:
+		return nil
+	case <-c.failed:
+		return errStoreFailed
+	case <-t.C:
+		return errors.New("the session was not stored in time")
+	}
 }
 
 func (c *committer) endSessionLocked(id string) {
@@ -140,6 +166,12 @@ func (c *committer) flush(onFail func(error)) bool {
 		clear(c.saves)
 		b.Ended = append(b.Ended[:0], c.ended...)
 		c.ended = c.ended[:0]
+		next := c.next
+		if len(b.Sessions) > 0 {
+			c.next = nil // later saves wait for a later commit
+		} else {
+			next = nil
+		}
 		h.mu.Unlock()
 		if len(b.Messages) == 0 && len(b.Sessions) == 0 && len(b.Ended) == 0 {
 			return true
@@ -151,6 +183,9 @@ func (c *committer) flush(onFail func(error)) bool {
 				"err", err, "messages", len(b.Messages))
 			onFail(err)
 			return false
+		}
+		if next != nil {
+			close(next)
 		}
 		if len(msgs) > 0 {
 			h.mu.Lock()

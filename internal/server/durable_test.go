@@ -193,14 +193,15 @@ func TestRetentionGapFromStore(t *testing.T) {
 // it: the server must deliver and ack nothing before the commit.
 type gatedStore struct {
 	store.Store
-	mu      sync.Mutex
+	sessions bool // hold commits that save sessions too
+	mu       sync.Mutex
 	open    chan struct{}
 	fail    error
 	entered chan struct{}
 }
 
 func (g *gatedStore) Commit(b *store.Batch) error {
-	if len(b.Messages) > 0 {
+	if len(b.Messages) > 0 || g.sessions && len(b.Sessions) > 0 {
 		select {
 		case g.entered <- struct{}{}:
 		default:
@@ -280,4 +281,24 @@ func TestStoreFailureStopsTheServer(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the server did not stop after the store failed")
 	}
+}
+
+// A welcome (and registered, password_changed) reveals a new token only
+// once the session holding it is in the store: a client never holds a
+// token that a crash could forget.
+func TestTokensAreStoredBeforeTheyAreSent(t *testing.T) {
+	st := openStore(t, t.TempDir(), 0)
+	g := &gatedStore{Store: st, sessions: true, open: make(chan struct{}), entered: make(chan struct{}, 1)}
+	ts := startServer(t, func(c *server.Config) { c.Store = g })
+	c := ts.dial(t)
+	c.send(`{"type":"join","username":"a","protocol":2}`)
+	<-g.entered
+	// Nothing may arrive while the commit is held (a slow server makes this
+	// pass, never fail: only a welcome sent too early fails it).
+	c.nc.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	if line, err := c.lr.ReadLine(); err == nil {
+		t.Fatalf("got %s before the session was stored", line)
+	}
+	close(g.open)
+	c.readJoin(1)
 }

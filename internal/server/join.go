@@ -54,7 +54,9 @@ func (h *hub) join(c *conn, q *joinReq) joinResult {
 	switch {
 	case q.token != "":
 		s := h.tokens[q.token]
-		if s == nil || s.ended || protocol.FoldName(q.name) != s.key {
+		// Found by the token's hash (which reveals nothing about the token);
+		// compared again in constant time as PROTOCOL §5.4 asks.
+		if s == nil || s.ended || !auth.TokenEqual(s.tokenHash, q.token) || protocol.FoldName(q.name) != s.key {
 			return refused(protocol.CodeAuthFailed, "unknown or expired session; join without it")
 		}
 		if r := h.capacityLocked(c, s); r != "" {
@@ -117,8 +119,7 @@ func (h *hub) join(c *conn, q *joinReq) joinResult {
 	if q.account != nil && q.useSince && h.store != nil {
 		h.privatesFromStoreLocked(priv, s, q.since)
 	}
-	h.welcomeV2Locked(c, s, q, tok, false, replays, priv)
-	h.saveSessionLocked(s)
+	h.welcomeV2Locked(c, s, q, tok, false, replays, priv, h.saveSessionLocked(s))
 	return joinResult{}
 }
 
@@ -227,8 +228,7 @@ func (h *hub) takeOverLocked(c *conn, s *session, q *joinReq, now time.Time) {
 			priv.ents, priv.gap = privatesAfter(s.privs, since, h.cfg.ReplayMax)
 		}
 	}
-	h.welcomeV2Locked(c, s, q, tok, true, replays, priv)
-	h.saveSessionLocked(s)
+	h.welcomeV2Locked(c, s, q, tok, true, replays, priv, h.saveSessionLocked(s))
 }
 
 // privatesAfter returns the oldest limit kept privates with id > since, and
@@ -271,13 +271,18 @@ func (h *hub) welcomeV1Locked(c *conn, s *session, q *joinReq) {
 // welcomeV2Locked queues a v2 welcome followed by the rooms' replays and
 // the private replay, as one source: the welcome's privates count is read
 // by the writer.
-func (h *hub) welcomeV2Locked(c *conn, s *session, q *joinReq, tok string, resumed bool, rooms []*roomReplay, priv *privReplay) {
+// With a store, the welcome waits for its session (and token) to be saved.
+func (h *hub) welcomeV2Locked(c *conn, s *session, q *joinReq, tok string, resumed bool, rooms []*roomReplay, priv *privReplay, saved <-chan struct{}) {
 	priv.upto = h.lastID
 	head := protocol.NewFrame(make([]byte, 0, 400+len(s.name)), protocol.MsgWelcome).Str("username", s.name).
 		Int("protocol", protocol.Version).Str("server", h.server).Raw("limits", h.limitsV2).
 		Bool("account", s.account != "").Str("session", tok).Str("epoch", h.epoch).
 		Int("last_id", h.lastID).Bool("resumed", resumed)
-	c.out.enqueueSource(&joinReplay{head: head.Bytes(), ref: q.ref, hasRef: q.hasRef, rooms: rooms, priv: priv, stats: h.stats})
+	jr := &joinReplay{head: head.Bytes(), ref: q.ref, hasRef: q.hasRef, rooms: rooms, priv: priv, stats: h.stats}
+	if saved != nil {
+		jr.saved, jr.cm, jr.wait = saved, h.commit, h.cfg.WriteTimeout
+	}
+	c.out.enqueueSource(jr)
 }
 
 // roomReplayLocked decides what r's replay holds for a reader entering (or

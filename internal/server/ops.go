@@ -304,8 +304,7 @@ func (h *hub) registered(c *conn, key string, f *protocol.Frame) {
 	if f.HasRef {
 		b.Str("ref", f.Ref)
 	}
-	h.sendLocked(c, b.End(), protocol.MsgRegistered)
-	h.saveSessionLocked(s)
+	h.sendAfterSaveLocked(c, b.End(), protocol.MsgRegistered, h.saveSessionLocked(s))
 }
 
 // passwordChanged answers password_changed with a new token, which voids
@@ -324,8 +323,7 @@ func (h *hub) passwordChanged(c *conn, f *protocol.Frame) {
 	if f.HasRef {
 		b.Str("ref", f.Ref)
 	}
-	h.sendLocked(c, b.End(), protocol.MsgPasswordChanged)
-	h.saveSessionLocked(s)
+	h.sendAfterSaveLocked(c, b.End(), protocol.MsgPasswordChanged, h.saveSessionLocked(s))
 }
 
 // sessionName returns the name and account of c's session.

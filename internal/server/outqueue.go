@@ -329,12 +329,13 @@ func (q *outQueue) writeSource(buf []byte, src replaySource) ([]byte, error) {
 	for {
 		var done bool
 		var err error
-		buf, done, err = src.fill(buf, replayChunk)
+		chunk := min(replayChunk, q.limit) // PROTOCOL §5.4: at most max_queue bytes of replay at a time
+		buf, done, err = src.fill(buf, chunk)
 		if err != nil {
 			q.srv.log.Error("replay failed; closing the connection", "err", err)
 			return buf[:0], err
 		}
-		if len(buf) > 0 && (done || len(buf) >= replayChunk) {
+		if len(buf) > 0 && (done || len(buf) >= chunk) {
 			// Each chunk gets a fresh write deadline: a long replay to a
 			// reader that keeps up is not a slow consumer.
 			q.mu.Lock()

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"time"
+
 	"pynet/internal/store"
 	"pynet/protocol"
 )
@@ -223,10 +225,19 @@ type joinReplay struct {
 	stage   int // 0: welcome not written; 1..len(rooms): rooms; then privates
 	welcome bool
 	stats   *Stats
+	// With a store: the session save the welcome waits for.
+	saved <-chan struct{}
+	cm    *committer
+	wait  time.Duration
 }
 
 func (j *joinReplay) fill(dst []byte, max int) ([]byte, bool, error) {
 	if !j.welcome {
+		if j.saved != nil {
+			if err := j.cm.waitCommitted(j.saved, j.wait); err != nil {
+				return dst, true, err
+			}
+		}
 		if err := j.priv.prepare(); err != nil {
 			return dst, true, err
 		}

@@ -178,11 +178,41 @@ func (h *hub) endSessionLocked(s *session, reason string) {
 	}
 }
 
-// saveSessionLocked asks the committer to save s (with a store).
-func (h *hub) saveSessionLocked(s *session) {
+// saveSessionLocked asks the committer to save s (with a store) and returns
+// a channel closed once it is saved (nil without a store: nothing to wait
+// for). A frame that reveals a new token waits for it, so that a token a
+// client holds survives a crash (PROTOCOL §5.3: sessions are in the store).
+func (h *hub) saveSessionLocked(s *session) <-chan struct{} {
 	if s.v2 && h.commit != nil && !s.ended {
-		h.commit.saveSessionLocked(s)
+		return h.commit.saveSessionLocked(s)
 	}
+	return nil
+}
+
+// sendAfterSaveLocked queues frame to c once ready is closed (at once when
+// ready is nil), behind everything queued before it.
+func (h *hub) sendAfterSaveLocked(c *conn, frame []byte, typ string, ready <-chan struct{}) {
+	if ready == nil {
+		h.sendLocked(c, frame, typ)
+		return
+	}
+	h.stats.FramesOut.Add(typ, 1)
+	c.out.enqueueSource(&savedFrame{cm: h.commit, ready: ready, wait: h.cfg.WriteTimeout, frame: frame})
+}
+
+// savedFrame is a frame that waits in the queue for a session save.
+type savedFrame struct {
+	cm    *committer
+	ready <-chan struct{}
+	wait  time.Duration
+	frame []byte
+}
+
+func (f *savedFrame) fill(dst []byte, max int) ([]byte, bool, error) {
+	if err := f.cm.waitCommitted(f.ready, f.wait); err != nil {
+		return dst, true, err
+	}
+	return append(dst, f.frame...), true, nil
 }
 
 // record is what the store keeps of s.
