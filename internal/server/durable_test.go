@@ -195,9 +195,9 @@ type gatedStore struct {
 	store.Store
 	sessions bool // hold commits that save sessions too
 	mu       sync.Mutex
-	open    chan struct{}
-	fail    error
-	entered chan struct{}
+	open     chan struct{}
+	fail     error
+	entered  chan struct{}
 }
 
 func (g *gatedStore) Commit(b *store.Batch) error {
