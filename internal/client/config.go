@@ -1,6 +1,7 @@
 package client
 
 import (
+	"context"
 	"crypto/tls"
 	"time"
 )
@@ -23,6 +24,19 @@ type Config struct {
 	MaxLine int
 	// Backoff spaces out reconnection attempts.
 	Backoff Backoff
+
+	// InsecureAuth allows sending a password (or an account's session
+	// token) over plain TCP to a server that is not on this machine, where
+	// anyone on the path could read it. Off, such a join is refused with
+	// ErrInsecureAuth before anything is sent (-insecure-auth).
+	InsecureAuth bool
+	// V1 joins as a version 1 client (no rooms, no resume).
+	V1 bool
+	// Password, when set, is asked for a password when a rejoin needs one
+	// (the account's session could not be resumed): why is nil, or the
+	// reason the last one failed. It returns the password, which the link
+	// wipes once sent, or an error to stop reconnecting.
+	Password func(ctx context.Context, name string, why error) ([]byte, error)
 
 	// Trace, when set, receives a line for every read and write on the
 	// connection and every frame cut from it (pynet client -trace).
@@ -65,6 +79,12 @@ func (c Config) withDefaults() Config {
 	}
 	c.Backoff = c.Backoff.withDefaults()
 	return c
+}
+
+// secretsSafe reports whether a password may travel on connections made
+// with c: over TLS, to this machine, or when told so.
+func (c *Config) secretsSafe() bool {
+	return c.TLS != nil || c.InsecureAuth || isLocalAddr(c.Addr)
 }
 
 // guard is deferred first in every goroutine the package starts: it lets

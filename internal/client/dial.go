@@ -20,13 +20,23 @@ import (
 //
 // It is the one place where the client makes a net.Conn, so wrapping the
 // connection (to trace its bytes, say) is a change to this function only.
-func dial(ctx context.Context, cfg *Config) (net.Conn, error) {
+// It also returns the TLS connection state, nil over plain TCP.
+func dial(ctx context.Context, cfg *Config) (net.Conn, *tls.ConnectionState, error) {
 	conn, err := dialRaw(ctx, cfg)
-	if err != nil || cfg.Trace == nil {
-		return conn, err
+	if err != nil {
+		return nil, nil, err
 	}
-	// Traced above TLS: the trace shows the chat's own bytes.
-	return wiretrace.Conn(conn, wiretrace.New(cfg.Trace, "client")), nil
+	var state *tls.ConnectionState
+	if tc, ok := conn.(*tls.Conn); ok {
+		st := tc.ConnectionState()
+		state = &st
+	}
+	if cfg.Trace == nil {
+		return conn, state, nil
+	}
+	// Traced above TLS: the trace shows the chat's own bytes (passwords
+	// and tokens masked by wiretrace).
+	return wiretrace.Conn(conn, wiretrace.New(cfg.Trace, "client")), state, nil
 }
 
 func dialRaw(ctx context.Context, cfg *Config) (net.Conn, error) {
@@ -112,6 +122,21 @@ func (e *DialError) cause() string {
 		msg = msg[i+2:] // "dial tcp 1.2.3.4:5: connect: x" says the address twice
 	}
 	return msg
+}
+
+// isLocalAddr reports whether addr (host:port) names this machine the way
+// the server's rule for passwords does (PROTOCOL §5.5): 127.0.0.1, ::1 or
+// localhost. The rest of 127.0.0.0/8 counts as remote, as on the server.
+func isLocalAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		host = addr
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && (ip.Equal(net.IPv4(127, 0, 0, 1)) || ip.Equal(net.IPv6loopback))
 }
 
 func isTimeout(err error) bool {

@@ -81,8 +81,8 @@ func TestPipeModeJSONEndToEnd(t *testing.T) {
 		}
 		types = append(types, fmt.Sprint(f["type"]))
 	}
-	if got := strings.Join(types, " "); got != "welcome message ack bye" {
-		t.Fatalf("frame types %q, want welcome message ack bye:\n%s", got, out)
+	if got := strings.Join(types, " "); got != "welcome entered message ack bye" {
+		t.Fatalf("frame types %q, want welcome entered message ack bye:\n%s", got, out)
 	}
 }
 

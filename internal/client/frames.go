@@ -7,14 +7,94 @@ import (
 )
 
 // Encoders of the client frames (PROTOCOL §3). A ref, when not "", lets the
-// server's answer (ack, error, renamed, users) be matched to the request.
+// server's answer (ack, error, renamed, users, entered…) be matched to the
+// request.
 
-func joinFrame(name string) []byte {
-	return protocol.NewFrame(nil, protocol.MsgJoin).Str("username", name).End()
+// hello is what a join says: who joins, where, and how to come back.
+type hello struct {
+	name string
+	// v1 joins as a version 1 client (no protocol member).
+	v1 bool
+	// rooms to enter (v2); nil leaves the server's default, lobby, and an
+	// empty slice enters none.
+	rooms []string
+	// token resumes a session (v2); epoch and since ask for what was
+	// missed after since (also without a token).
+	token    string
+	epoch    string
+	since    int64
+	hasSince bool
+	// password logs in to an account. The caller wipes it once the frame
+	// is written (joinFrame's result is wiped by the sender).
+	password []byte
 }
 
-func messageFrame(ref, text string) []byte {
-	return withRef(protocol.NewFrame(nil, protocol.MsgMessage).Str("text", text), ref).End()
+func joinFrame(h *hello) []byte {
+	b := protocol.NewFrame(make([]byte, 0, 128+len(h.password)), protocol.MsgJoin).Str("username", h.name)
+	if !h.v1 {
+		b.Int("protocol", protocol.Version)
+		if h.rooms != nil {
+			b.Strs("rooms", h.rooms)
+		}
+		if h.token != "" {
+			b.Str("session", h.token)
+		}
+		if h.epoch != "" && h.hasSince {
+			b.Str("epoch", h.epoch).Int("since", h.since)
+		}
+	}
+	if h.password != nil {
+		b.Raw("password", appendSecret(nil, h.password))
+	}
+	return b.End()
+}
+
+// appendSecret appends b as a JSON string. It exists so that a password
+// never becomes a Go string (which could not be wiped): b must be valid
+// UTF-8 (protocol.CheckPassword), so only '"', '\' and control characters
+// need escaping. Callers wipe what it returns once it is written.
+func appendSecret(dst, b []byte) []byte {
+	const hex = "0123456789abcdef"
+	dst = append(dst, '"')
+	for _, c := range b {
+		switch {
+		case c == '"' || c == '\\':
+			dst = append(dst, '\\', c)
+		case c < 0x20:
+			dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&15])
+		default:
+			dst = append(dst, c)
+		}
+	}
+	return append(dst, '"')
+}
+
+// registerFrame claims the current name as an account (PROTOCOL §5.5).
+func registerFrame(ref string, password []byte) []byte {
+	b := protocol.NewFrame(make([]byte, 0, 64+len(password)), protocol.MsgRegister)
+	return withRef(b.Raw("password", appendSecret(nil, password)), ref).End()
+}
+
+// passwordFrame changes the account's password.
+func passwordFrame(ref string, old, new []byte) []byte {
+	b := protocol.NewFrame(make([]byte, 0, 64+len(old)+len(new)), protocol.MsgPassword)
+	b.Raw("old", appendSecret(nil, old)).Raw("new", appendSecret(nil, new))
+	return withRef(b, ref).End()
+}
+
+// messageFrame is a public message; room "" leaves the server's default
+// (lobby, and the only room of a version 1 server).
+func messageFrame(ref, text string) []byte { return roomMessageFrame(ref, "", text, false) }
+
+func roomMessageFrame(ref, room, text string, action bool) []byte {
+	b := protocol.NewFrame(nil, protocol.MsgMessage).Str("text", text)
+	if room != "" {
+		b.Str("room", room)
+	}
+	if action {
+		b.Bool("action", true)
+	}
+	return withRef(b, ref).End()
 }
 
 func privateFrame(ref, to, text string) []byte {
@@ -25,15 +105,35 @@ func nickFrame(ref, name string) []byte {
 	return withRef(protocol.NewFrame(nil, protocol.MsgNick).Str("username", name), ref).End()
 }
 
-func usersFrame(ref string) []byte {
-	return withRef(protocol.NewFrame(nil, protocol.MsgUsers), ref).End()
+func usersFrame(ref string) []byte { return roomUsersFrame(ref, "") }
+
+func roomUsersFrame(ref, room string) []byte {
+	b := protocol.NewFrame(nil, protocol.MsgUsers)
+	if room != "" {
+		b.Str("room", room)
+	}
+	return withRef(b, ref).End()
+}
+
+func enterFrame(ref, room string) []byte {
+	return withRef(protocol.NewFrame(nil, protocol.MsgEnter).Str("room", room), ref).End()
+}
+
+func exitFrame(ref, room string) []byte {
+	return withRef(protocol.NewFrame(nil, protocol.MsgExit).Str("room", room), ref).End()
+}
+
+func roomsFrame(ref string) []byte {
+	return withRef(protocol.NewFrame(nil, protocol.MsgRooms), ref).End()
 }
 
 func pongFrame(ref string) []byte {
 	return withRef(protocol.NewFrame(nil, protocol.MsgPong), ref).End()
 }
 
-func pingFrame() []byte { return protocol.NewFrame(nil, protocol.MsgPing).End() }
+func pingFrame(ref string) []byte {
+	return withRef(protocol.NewFrame(nil, protocol.MsgPing), ref).End()
+}
 
 // leaveRef is the ref of every leave, so that a rate_limited answer to it
 // can be recognised: the rate limit applies to leave too, and a client

@@ -179,7 +179,7 @@ func (u *ui) connect(name string) (*Link, error) {
 	res := make(chan result, 1)
 	go func() {
 		defer guard(u.opts.OnPanic)
-		l, err := Connect(ctx, u.opts.Config, name)
+		l, err := Connect(ctx, u.opts.Config, Login{Name: name})
 		res <- result{l, err}
 	}()
 	abandon := func() (*Link, error) {

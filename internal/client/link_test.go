@@ -10,7 +10,7 @@ import (
 
 func connect(t *testing.T, addr, name string) *Link {
 	t.Helper()
-	l, err := Connect(context.Background(), testConfig(addr), name)
+	l, err := Connect(context.Background(), testConfig(addr), Login{Name: name})
 	if err != nil {
 		t.Fatalf("connect %s: %v", name, err)
 	}

@@ -118,7 +118,7 @@ func TestPipeJSON(t *testing.T) {
 		t.Fatalf("exit %d, stderr %s", code, stderr)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	want := []string{`{"type":"welcome"`, `{"type":"ack"`, `{"type":"bye"`}
+	want := []string{`{"type":"welcome"`, `{"type":"entered"`, `{"type":"ack"`, `{"type":"bye"`}
 	if len(lines) != len(want) {
 		t.Fatalf("output:\n%s", out)
 	}
@@ -174,11 +174,12 @@ func TestPipeJoinErrors(t *testing.T) {
 	}
 }
 
-// TestPipeServerShutdown: a server going away mid-pipe is an error.
-func TestPipeServerShutdown(t *testing.T) {
+// TestPipeReconnectsAfterRestart: the server restarts mid-pipe; pipe mode
+// reconnects like the interactive client, and what was written meanwhile
+// is delivered once it is back.
+func TestPipeReconnectsAfterRestart(t *testing.T) {
 	ts := startServer(t, "", nil)
 	pr, pw := io.Pipe()
-	defer pw.Close()
 	errw := newSyncBuffer()
 	done := make(chan int, 1)
 	go func() {
@@ -188,12 +189,122 @@ func TestPipeServerShutdown(t *testing.T) {
 	pw.Write([]byte("first\n"))
 	expect(t, watcher, "first", isMessage("bot", "first"))
 	ts.stop()
+	waitFor(t, "the loss reported", func() bool { return strings.Contains(errw.String(), "the server shut down — reconnecting") })
+	pw.Write([]byte("second\n"))
+	ts2 := startServer(t, ts.addr, nil)
+	watcher2 := join(t, ts2.addr, "watcher2")
+	expect(t, watcher2, "second", isMessage("bot", "second"))
+	pw.Close()
 	select {
 	case code := <-done:
-		if code != 1 || !strings.Contains(errw.String(), "the server shut down") {
+		if code != 0 {
 			t.Fatalf("exit %d, stderr %q", code, errw.String())
 		}
 	case <-time.After(waitLimit):
 		t.Fatal("RunPipe did not end")
 	}
+}
+
+// TestPipeGivesUp: with the server gone for good, pipe mode stops trying
+// after GiveUp and says what was not delivered.
+func TestPipeGivesUp(t *testing.T) {
+	ts := startServer(t, "", nil)
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	errw := newSyncBuffer()
+	done := make(chan int, 1)
+	go func() {
+		opts := Options{Config: testConfig(ts.addr), Name: "bot", GiveUp: 300 * time.Millisecond}
+		done <- RunPipe(context.Background(), opts, pr, io.Discard, errw)
+	}()
+	watcher := join(t, ts.addr, "watcher")
+	pw.Write([]byte("first\n"))
+	expect(t, watcher, "first", isMessage("bot", "first"))
+	ts.stop()
+	waitFor(t, "the loss reported", func() bool { return strings.Contains(errw.String(), "reconnecting") })
+	pw.Write([]byte("never\n"))
+	select {
+	case code := <-done:
+		if code != 1 || !strings.Contains(errw.String(), "giving up (1 messages not delivered)") {
+			t.Fatalf("exit %d, stderr %q", code, errw.String())
+		}
+	case <-time.After(waitLimit):
+		t.Fatal("RunPipe did not give up")
+	}
+}
+
+// TestPipeCutMidTraffic: the network dies while a bot pipes 400 lines with
+// many in flight; the link resumes and the outbox resends what was not
+// acknowledged, with the same refs: every line arrives once, in order.
+func TestPipeCutMidTraffic(t *testing.T) {
+	ts := startServer(t, "", func(c *server.Config) { c.Rate = 0; c.History = 1000 })
+	px := startProxy(t, ts.addr)
+	watcher := join(t, ts.addr, "watcher")
+	pr, pw := io.Pipe()
+	errw := newSyncBuffer()
+	done := make(chan int, 1)
+	go func() {
+		done <- RunPipe(context.Background(), Options{Config: testConfig(px.addr), Name: "bot"}, pr, io.Discard, errw)
+	}()
+	const n = 400
+	cut := make(chan struct{})
+	go func() {
+		for i := 1; i <= n; i++ {
+			if i == n/2 {
+				<-cut // the rest comes after the network died
+			}
+			fmt.Fprintf(pw, "line %d\n", i)
+		}
+		pw.Close()
+	}()
+	next := 1
+	for next <= n {
+		f := expect(t, watcher, fmt.Sprintf("line %d", next), func(f Frame) bool { return f.Type == protocol.MsgMessage })
+		if f.Text != fmt.Sprintf("line %d", next) {
+			t.Fatalf("got %q, want line %d (lost, twice or out of order); stderr %s", f.Text, next, errw.String())
+		}
+		if next == n/4 {
+			px.cutClient()
+			close(cut)
+		}
+		next++
+	}
+	select {
+	case code := <-done:
+		if code != 0 || !strings.Contains(errw.String(), "reconnected, session resumed") {
+			t.Fatalf("exit %d, stderr %q", code, errw.String())
+		}
+	case <-time.After(waitLimit):
+		t.Fatal("RunPipe did not end")
+	}
+	if f := expect(t, watcher, "bot left", func(f Frame) bool { return f.Type != protocol.MsgJoined }); f.Type != protocol.MsgLeft {
+		t.Fatalf("after the last line: %+v", f.ServerFrame)
+	}
+}
+
+// TestPipeRoomsAndCommands: -room sends plain lines to a room; /msg and
+// /me lines are commands; // escapes a leading slash once.
+func TestPipeRoomsAndCommands(t *testing.T) {
+	ts := startServer(t, "", nil)
+	watcher := join(t, ts.addr, "watcher")
+	watcher.Send(enterFrame("e", "ci"))
+	expect(t, watcher, "entered", isType(protocol.MsgEntered))
+	in := "build green\n/msg watcher psst\n/me deploys\n//etc/hosts\n/dance\n"
+	code, _, stderr := runPipe(t, Options{Config: testConfig(ts.addr), Name: "bot", Room: "#ci"}, strings.NewReader(in))
+	if code != 1 || !strings.Contains(stderr, "message 5 not sent: unknown command /dance") {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	m := expect(t, watcher, "build green", isMessage("bot", "build green"))
+	if m.Room != "ci" {
+		t.Fatalf("sent to %q, want ci", m.Room)
+	}
+	p := expect(t, watcher, "private", isType(protocol.MsgPrivate))
+	if p.Text != "psst" {
+		t.Fatalf("private %+v", p.ServerFrame)
+	}
+	a := expect(t, watcher, "action", isMessage("bot", "deploys"))
+	if !a.Action || a.Room != "ci" {
+		t.Fatalf("action %+v", a.ServerFrame)
+	}
+	expect(t, watcher, "escaped slash", isMessage("bot", "/etc/hosts"))
 }

@@ -2,11 +2,13 @@ package client
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"pynet/internal/wiretrace"
@@ -30,6 +32,7 @@ type Frame struct {
 type Session struct {
 	cfg  Config
 	conn net.Conn
+	tls  *tls.ConnectionState // nil over plain TCP
 	lr   *protocol.LineReader
 	ka   *keepalive
 	// trace reports the frames cut from the stream; nil unless tracing
@@ -58,19 +61,31 @@ type Session struct {
 // never buffers without bound.
 const framesBuffer = 256
 
-// Join connects to cfg.Addr and joins as name. It returns once the server
-// welcomed the user, with the reader goroutine running; or a *DialError
-// (unreachable, no welcome), a *JoinError (name refused) or a *ByeError
-// (e.g. server_full). ctx bounds the attempt only.
+// Join connects to cfg.Addr and joins as name, speaking protocol version 2
+// (a version 1 server answers as one; see Welcome). It returns once the
+// server welcomed the user, with the reader goroutine running; or a
+// *DialError (unreachable, no welcome), a *JoinError (name refused) or a
+// *ByeError (e.g. server_full). ctx bounds the attempt only.
 func Join(ctx context.Context, cfg Config, name string) (*Session, error) {
+	return joinWith(ctx, cfg, &hello{name: name})
+}
+
+// joinWith is Join with everything a join can say. A password in h is
+// refused (ErrInsecureAuth) before anything is sent when the connection
+// would not protect it; the caller wipes h.password afterwards.
+func joinWith(ctx context.Context, cfg Config, h *hello) (*Session, error) {
 	cfg = cfg.withDefaults()
-	conn, err := dial(ctx, &cfg)
+	if h.password != nil && !cfg.secretsSafe() {
+		return nil, ErrInsecureAuth
+	}
+	conn, state, err := dial(ctx, &cfg)
 	if err != nil {
 		return nil, err
 	}
 	s := &Session{
 		cfg:    cfg,
 		conn:   conn,
+		tls:    state,
 		frames: make(chan Frame, framesBuffer),
 		stop:   make(chan struct{}),
 		done:   make(chan struct{}),
@@ -82,7 +97,7 @@ func Join(ctx context.Context, cfg Config, name string) (*Session, error) {
 	}
 
 	stopWatch := context.AfterFunc(ctx, func() { conn.Close() })
-	err = s.handshake(name)
+	err = s.handshake(h)
 	if !stopWatch() || ctx.Err() != nil {
 		conn.Close()
 		return nil, ctx.Err()
@@ -97,17 +112,18 @@ func Join(ctx context.Context, cfg Config, name string) (*Session, error) {
 		return nil, &DialError{Addr: cfg.Addr, Err: err, TLS: cfg.TLS != nil, Timeout: cfg.JoinTimeout}
 	}
 	s.ka.idle = cfg.Silence
-	s.ka.ping = func() error { return s.Send(pingFrame()) }
+	s.ka.ping = func() error { return s.Send(pingFrame("")) }
 	go s.readLoop()
 	return s, nil
 }
 
 // handshake sends join and reads until welcome, error or bye, answering
 // pings on the way.
-func (s *Session) handshake(name string) error {
-	if err := s.Send(joinFrame(name)); err != nil {
+func (s *Session) handshake(h *hello) error {
+	if err := s.SendSecret(joinFrame(h)); err != nil {
 		return err
 	}
+	name := h.name
 	for {
 		line, err := s.lr.ReadLine()
 		if errors.Is(err, protocol.ErrLineTooLong) {
@@ -208,7 +224,7 @@ func (s *Session) finish(err error) {
 		s.err = &ByeError{Reason: s.bye}
 	case s.closing.Load():
 		s.err = ErrClosed
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, syscall.ECONNRESET):
 		s.err = ErrLost
 	default:
 		s.err = err
@@ -253,6 +269,27 @@ func (s *Session) Send(frame []byte) error {
 		return err
 	}
 	return nil
+}
+
+// SendSecret is Send for a frame that holds a password or a token: the
+// frame is wiped once written (or not).
+func (s *Session) SendSecret(frame []byte) error {
+	defer clear(frame)
+	return s.Send(frame)
+}
+
+// Security says how the connection is protected, for a person:
+// "TLS 1.3, certificate verified", "TLS 1.3, certificate NOT verified
+// (-tls-insecure)" or "plain TCP, not encrypted".
+func (s *Session) Security() string {
+	if s.tls == nil {
+		return "plain TCP, not encrypted"
+	}
+	v := tls.VersionName(s.tls.Version)
+	if s.cfg.TLS != nil && s.cfg.TLS.InsecureSkipVerify {
+		return v + ", certificate NOT verified (-tls-insecure)"
+	}
+	return v + ", certificate verified"
 }
 
 // Leave says goodbye: the server answers bye quit and closes, which ends

@@ -22,7 +22,10 @@ func TestJoinSendReceive(t *testing.T) {
 	expect(t, alice, "alice's welcome on Frames", isType(protocol.MsgWelcome))
 	bob := join(t, ts.addr, "bob")
 	expect(t, bob, "bob's welcome", func(f Frame) bool {
-		return f.Type == protocol.MsgWelcome && strings.Join(f.Users, ",") == "alice,bob"
+		return f.Type == protocol.MsgWelcome && f.Protocol == protocol.Version && f.Session != ""
+	})
+	expect(t, bob, "bob in the lobby", func(f Frame) bool {
+		return f.Type == protocol.MsgEntered && f.Room == protocol.Lobby && strings.Join(f.Users, ",") == "alice,bob"
 	})
 	expect(t, alice, "bob joined", func(f Frame) bool { return f.Type == protocol.MsgJoined && f.Username == "bob" })
 

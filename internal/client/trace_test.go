@@ -34,7 +34,7 @@ func TestClientTrace(t *testing.T) {
 	all := strings.Join(lines, "\n")
 	mu.Unlock()
 	for _, want := range []string{
-		`client write    36 bytes  1 frame(s)`, // {"type":"join","username":"tracer"}\n
+		`client write    49 bytes  1 frame(s)`, // {"type":"join","username":"tracer","protocol":2}\n
 		`client read `,
 		`client   frame `,
 		`"{\"type\":\"welcome\"`,
