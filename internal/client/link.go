@@ -309,8 +309,11 @@ func (l *Link) observe(s *Session, f Frame) (Event, bool) {
 		}
 	case protocol.MsgMessage, protocol.MsgPrivate:
 		if f.ID > 0 {
-			if l.seen.has(f.ID, f.TS) {
-				return ev, false // delivered before (a replay after a resume, a resend)
+			// A message delivered before comes again in a resume's
+			// replay: dropped. The backlog of a room entered later may
+			// repeat what was seen in it before: that is kept.
+			if l.seen.has(f.ID, f.TS) && (!f.History || l.syncRef != "") {
+				return ev, false
 			}
 			l.seen.add(f.ID, f.TS)
 			if !f.History {

@@ -391,11 +391,6 @@ func (p *pipe) print(f Frame) {
 	}
 }
 
-// request describes an item for explanations.
-func (it *outItem) request() term.Request {
-	return term.Request{Type: it.kind, To: it.to, Username: it.name, Room: it.room}
-}
-
 func (p *pipe) refuse(n int, why string) {
 	p.failed++
 	fmt.Fprintf(p.errw, "pynet client: message %d not sent: %s\n", n, why)

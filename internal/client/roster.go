@@ -8,8 +8,9 @@ import (
 	"pynet/protocol"
 )
 
-// roster is who is online as far as the client knows (welcome, users,
-// joined, left, renamed), for Tab completion. Owned by the UI loop.
+// roster is a set of users as the client knows them (entered, users,
+// joined, left, renamed), for Tab completion and counts. Owned by the UI
+// loop.
 type roster struct {
 	names map[string]string // folded name → name as registered
 }
@@ -23,50 +24,57 @@ func (r *roster) reset(names []string) {
 	}
 }
 
-func (r *roster) add(name string)    { r.names[protocol.FoldName(name)] = name }
-func (r *roster) remove(name string) { delete(r.names, protocol.FoldName(name)) }
+func (r *roster) add(name string)      { r.names[protocol.FoldName(name)] = name }
+func (r *roster) remove(name string)   { delete(r.names, protocol.FoldName(name)) }
+func (r *roster) has(name string) bool { _, ok := r.names[protocol.FoldName(name)]; return ok }
+func (r *roster) len() int             { return len(r.names) }
 
 func (r *roster) rename(from, to string) {
-	r.remove(from)
-	r.add(to)
+	if r.has(from) {
+		r.remove(from)
+		r.add(to)
+	}
 }
 
-// complete returns the names (or, for a word starting with "/", the
-// commands) that start with word, case-insensitively, sorted.
-func (r *roster) complete(before, word string) []string {
-	if word == "" && before == "" {
-		return nil
+// list returns the names sorted as the server sorts them (PROTOCOL §5.2).
+func (r *roster) list() []string {
+	keys := make([]string, 0, len(r.names))
+	for k := range r.names {
+		keys = append(keys, k)
 	}
-	var out []string
-	if strings.HasPrefix(word, "/") {
-		for _, c := range commandNames {
-			if strings.HasPrefix(c, strings.ToLower(word)) {
-				out = append(out, c)
-			}
-		}
-		return out
+	sort.Strings(keys)
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = r.names[k]
 	}
-	prefix := protocol.FoldName(word)
-	for folded, name := range r.names {
-		if strings.HasPrefix(folded, prefix) {
-			out = append(out, name)
-		}
-	}
-	sort.Strings(out)
 	return out
 }
 
-// seenSet remembers the last seenMax messages shown, by id and time stamp,
-// so that the history replayed after a reconnect does not show them again.
-// The time stamp is part of the key because a restarted server counts ids
-// from 1 again.
+// matching returns the names that start with prefix, case-insensitively,
+// sorted, leaving out skip.
+func (r *roster) matching(prefix, skip string) []string {
+	p := protocol.FoldName(prefix)
+	var out []string
+	for _, n := range r.list() {
+		f := protocol.FoldName(n)
+		if strings.HasPrefix(f, p) && f != protocol.FoldName(skip) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// seenSet remembers the last seenMax messages delivered, by id and time
+// stamp, so that one delivered before is not delivered again. The time
+// stamp is part of the key because a server without a store starts a new
+// id sequence at every start.
 type seenSet struct {
 	keys map[string]bool
 	ring []string
 	next int
 }
 
-const seenMax = 512
+const seenMax = 4096
 
 func newSeenSet() *seenSet {
 	return &seenSet{keys: make(map[string]bool), ring: make([]string, seenMax)}

@@ -77,6 +77,15 @@ func (c *Console) Width() int {
 	return w
 }
 
+// Height returns the terminal's height in rows (24 when unknown).
+func (c *Console) Height() int {
+	_, h, err := size(int(c.out.Fd()))
+	if err != nil || h < 1 {
+		return 24
+	}
+	return h
+}
+
 // Resized delivers a value when the terminal's size changed (SIGWINCH).
 func (c *Console) Resized() <-chan os.Signal { return c.resize }
 

@@ -144,7 +144,11 @@ func (r *Renderer) Own(ts, room, text string, action bool) []Line {
 // OwnPrivate renders a private message the user sent, once accepted.
 func (r *Renderer) OwnPrivate(ts, to, text string) []Line {
 	p := painter(r.Color)
-	head := "you" + p.paint(sgrPrivate, " → ") + r.name(to) + ":"
+	who := r.name(to)
+	if r.isSelf(to) {
+		who = "you"
+	}
+	head := "you" + p.paint(sgrPrivate, " → ") + who + ":"
 	return r.lines(ts, markPrivate, sgrPrivate, head, text, "")
 }
 

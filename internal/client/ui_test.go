@@ -1,0 +1,309 @@
+package client
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"pynet/internal/server"
+	"pynet/protocol"
+)
+
+func uiOpts(addr, name string) Options {
+	return Options{Config: testConfig(addr), Name: name}
+}
+
+// TestUIRooms: -rooms enters two rooms; the prompt shows the current one,
+// the status row the others with unread counts and mentions; lines of the
+// other room are marked with it; Alt-2, Ctrl-N/Ctrl-P and /room switch;
+// /join enters (and switches), /part leaves, /rooms lists.
+func TestUIRooms(t *testing.T) {
+	ts := startServer(t, "", nil)
+	bob := join(t, ts.addr, "bob")
+	bob.Send(enterFrame("e", "go"))
+	expect(t, bob, "bob in go", isType(protocol.MsgEntered))
+	opts := uiOpts(ts.addr, "alice")
+	opts.Rooms = []string{"lobby", "go"}
+	ui := startUI(t, opts, 70, 20)
+	ui.waitFor("joined as alice — #lobby: 2; #go: 2 online")
+	ui.waitPrompt("[#lobby] alice>")
+
+	bob.Send(roomMessageFrame("", "go", "over here", false))
+	ui.waitFor("#go <bob> over here")
+	ui.waitFor("[1:#lobby] 2:#go(1)")
+	bob.Send(roomMessageFrame("", "go", "alice, look", false))
+	ui.waitFor("[1:#lobby] 2:#go(2, 1 mention)")
+	if ui.vt.Bells() == 0 {
+		t.Error("a mention did not ring the bell")
+	}
+	bob.Send(roomMessageFrame("", "lobby", "in the lobby", false))
+	rows := ui.waitFor("<bob> in the lobby")
+	if strings.Contains(strings.Join(rows, "\n"), "#lobby <bob>") {
+		t.Error("a line of the current room is marked with it")
+	}
+
+	ui.typ(keyAlt2)
+	ui.waitPrompt("[#go] alice>")
+	ui.waitFor("1:#lobby [2:#go]")
+	ui.line("hello go")
+	m := expect(t, bob, "alice's message", isMessage("alice", "hello go"))
+	if m.Room != "go" {
+		t.Fatalf("sent to %q, want go", m.Room)
+	}
+	ui.typ(keyCtrlN)
+	ui.waitPrompt("[#lobby] alice>")
+	ui.typ(keyCtrlP)
+	ui.waitPrompt("[#go] alice>")
+	ui.line("/room lobby")
+	ui.waitPrompt("[#lobby] alice>")
+
+	ui.line("/join #Rust")
+	ui.waitFor("now in #rust — 1 online: alice")
+	ui.waitPrompt("[#rust] alice>")
+	ui.waitFor("1:#lobby 2:#go [3:#rust]")
+	ui.line("/rooms")
+	ui.waitFor("rooms: #go* (2), #lobby* (2), #rust* (1) — * you are in")
+	ui.line("/part")
+	ui.waitFor("you left #rust")
+	ui.waitPrompt("[#go] alice>")
+	ui.line("/part lobby")
+	ui.waitFor("you left #lobby")
+	ui.line("/part")
+	ui.waitFor("you are in no room now — /join ROOM")
+	ui.line("anyone?")
+	ui.waitFor("you are in no room: /join ROOM first")
+}
+
+// TestUIResume: the connection dies (the server keeps a stale one); the
+// client resumes and tells the missed messages in one line, then shows
+// each of them once.
+func TestUIResume(t *testing.T) {
+	ts := startServer(t, "", func(c *server.Config) { c.Rate = 0 })
+	px := startProxy(t, ts.addr)
+	bob := join(t, ts.addr, "bob")
+	ui := startUI(t, uiOpts(px.addr, "alice"), 70, 40)
+	ui.waitFor("joined #lobby as alice")
+	bob.Send(messageFrame("", "before the cut"))
+	ui.waitFor("<bob> before the cut")
+	px.hold()
+	px.cutClient()
+	ui.waitFor("reconnecting")
+	for i := 1; i <= 12; i++ {
+		bob.Send(messageFrame(fmt.Sprint("m", i), fmt.Sprintf("missed %d", i)))
+		expect(t, bob, "ack", isType(protocol.MsgAck))
+	}
+	ui.typ("typed while away\r")
+	ui.waitFor("offline: what you send waits")
+	px.release()
+	ui.waitFor("reconnected — 12 missed messages")
+	ui.waitFor("<bob> missed 12")
+	expect(t, bob, "what alice typed while away", isMessage("alice", "typed while away"))
+	ui.waitFor("> <alice> typed while away")
+	for i := 1; i <= 12; i++ {
+		if n := ui.countEnd(fmt.Sprintf("<bob> missed %d", i)); n != 1 {
+			t.Errorf("missed %d shown %d times", i, n)
+		}
+	}
+	if n := ui.count("before the cut"); n != 1 {
+		t.Errorf("the message before the cut shown %d times", n)
+	}
+	if n := ui.count("joined"); n != 1 {
+		t.Errorf("%d join lines, want 1 (no wall of joins)", n)
+	}
+}
+
+// TestUIAccounts: /register asks for the password twice with echo off;
+// the next run, the name needs the password, asked the same way; the
+// password never shows, and never reaches the history file.
+func TestUIAccounts(t *testing.T) {
+	ts := startServer(t, "", withAccounts)
+	dir := t.TempDir()
+	opts := uiOpts(ts.addr, "alice")
+	opts.HistoryFile = filepath.Join(dir, "history")
+	ui := startUI(t, opts, 70, 20)
+	ui.waitFor("joined #lobby as alice")
+	ui.line("/register")
+	ui.waitPrompt("new password for alice:")
+	ui.line("sekrit-one")
+	ui.waitPrompt("the same password again:")
+	ui.line("sekrit-two")
+	ui.waitFor("the two passwords differ: nothing changed")
+	ui.line("/register")
+	ui.waitPrompt("new password for alice:")
+	ui.line("sekrit-one")
+	ui.waitPrompt("the same password again:")
+	ui.line("sekrit-one")
+	ui.waitFor("alice is now a registered account")
+	ui.line("/quit")
+	ui.end()
+
+	guest := startUI(t, uiOpts(ts.addr, "alice"), 70, 20)
+	guest.waitFor("alice is a registered account: log in with its password")
+	guest.waitPrompt("password for alice:")
+	guest.line("wrong-password")
+	guest.waitFor("wrong password — try again")
+	guest.line("sekrit-one")
+	guest.waitFor("joined #lobby as alice (logged in)")
+
+	for _, run := range []*uiRun{ui, guest} {
+		if n := run.count("sekrit"); n != 0 || run.count("wrong-password") != 0 {
+			t.Errorf("a password is on the screen:\n%s", strings.Join(run.vt.All(), "\n"))
+		}
+	}
+	b, err := os.ReadFile(opts.HistoryFile)
+	if err != nil || !strings.Contains(string(b), `"/register"`) || strings.Contains(string(b), "sekrit") {
+		t.Errorf("history file (%v):\n%s", err, b)
+	}
+}
+
+// TestUIReplaySummary (bug 9): a long history replay is summarised — how
+// many, since when, the last few — and the join's own line stays on
+// screen below it.
+func TestUIReplaySummary(t *testing.T) {
+	ts := startServer(t, "", func(c *server.Config) { c.Rate = 0 })
+	bob := join(t, ts.addr, "bob")
+	for i := 1; i <= 100; i++ {
+		bob.Send(messageFrame(fmt.Sprint("h", i), fmt.Sprintf("old %d", i)))
+		expect(t, bob, "ack", isType(protocol.MsgAck))
+	}
+	ui := startUI(t, uiOpts(ts.addr, "alice"), 70, 24)
+	screen := ui.waitFor("joined #lobby as alice — 2 online: alice, bob")
+	all := strings.Join(screen, "\n")
+	if !strings.Contains(all, "— 100 earlier messages in #lobby; the last 18: —") {
+		t.Errorf("no summary on screen:\n%s", all)
+	}
+	if !strings.Contains(all, "~ <bob> old 100") || ui.count("old 82") != 0 {
+		t.Errorf("not the last 18 messages:\n%s", all)
+	}
+}
+
+// TestUIBugs covers the papercuts that need a session: each subtest is one
+// numbered item of the issue.
+func TestUIBugs(t *testing.T) {
+	ts := startServer(t, "", func(c *server.Config) { c.Rate = 20; c.Burst = 10 })
+	bob := join(t, ts.addr, "bob")
+	bobby := join(t, ts.addr, "bobby")
+	ui := startUI(t, uiOpts(ts.addr, "alice"), 80, 30)
+	ui.waitFor("joined #lobby as alice")
+	_ = bobby
+
+	t.Run("2 pasted lines are paced, not lost", func(t *testing.T) {
+		var paste strings.Builder
+		for i := 1; i <= 80; i++ {
+			fmt.Fprintf(&paste, "pasted %d\r", i) // no bracketed paste: 80 Enters
+		}
+		ui.typ(paste.String())
+		for i := 1; i <= 80; i++ {
+			expect(t, bob, fmt.Sprint("pasted ", i), func(f Frame) bool {
+				if f.Type == protocol.MsgMessage && f.From == "alice" {
+					if f.Text != fmt.Sprintf("pasted %d", i) {
+						t.Fatalf("got %q, want pasted %d", f.Text, i)
+					}
+					return true
+				}
+				return false
+			})
+		}
+		ui.waitFor("> <alice> pasted 80")
+		if n := ui.count("rate limited"); n != 0 {
+			t.Errorf("%d rate-limited lines on screen", n)
+		}
+	})
+
+	t.Run("3 a long paste is split, and Ctrl-G drops a draft", func(t *testing.T) {
+		long := strings.TrimSpace(strings.Repeat("lorem ipsum dolor ", 340)) // 6,100 bytes
+		ui.typ(pasteOpen + long + pasteShut + "\r")
+		ui.waitFor("a long message: sent as 2 messages")
+		var got string
+		for range 2 {
+			f := expect(t, bob, "a part", isType(protocol.MsgMessage))
+			got += f.Text + " "
+		}
+		if strings.TrimSpace(got) != long {
+			t.Fatalf("the parts do not make the paste: %d bytes of %d", len(got), len(long))
+		}
+		ui.typ(pasteOpen + "line one\nline two\nline three" + pasteShut)
+		ui.waitFor("line three")
+		ui.typ(keyCtrlG)
+		ui.waitFor("draft thrown away — ↑ brings it back")
+		ui.waitPrompt("[#lobby] alice>")
+	})
+
+	t.Run("5 a private to oneself is shown once", func(t *testing.T) {
+		ui.line("/msg Alice note to self")
+		ui.waitFor("you → you: note to self")
+		ui.line("/msg bob after the note")
+		ui.waitFor("you → bob: after the note")
+		if n := ui.count("note to self"); n != 1 {
+			t.Fatalf("shown %d times", n)
+		}
+	})
+
+	t.Run("6 help and errors fit 80 columns and wrap at words", func(t *testing.T) {
+		ui.line("/help")
+		ui.waitFor("Alt-Enter new line")
+		ui.line("/nosuchcommand")
+		rows := ui.waitFor("unknown command /nosuchcommand")
+		for _, r := range rows {
+			if len([]rune(r)) > 80 {
+				t.Errorf("row wider than 80: %q", r)
+			}
+		}
+		if ui.count("unknown command /nosuchcommand — see /help (//text sends /text)") != 1 {
+			t.Errorf("the error is not on one row:\n%s", strings.Join(rows, "\n"))
+		}
+		bob.Send(messageFrame("", strings.Repeat("wrapping words ", 12)))
+		rows = ui.waitFor("<bob> wrapping words")
+		wrap := regexp.MustCompile(`^\[\d\d:\d\d\]   <bob> (wrapping words ?)+$`)
+		cont := regexp.MustCompile(`^ {16}(wrapping words ?)+$`)
+		for i, r := range rows {
+			if wrap.MatchString(r) {
+				if !cont.MatchString(rows[i+1]) {
+					t.Fatalf("not wrapped at a word under the text:\n%s\n%s", r, rows[i+1])
+				}
+			}
+		}
+	})
+
+	t.Run("7 Tab cycles names, also after /msg", func(t *testing.T) {
+		ui.typ("/msg bo" + keyTab)
+		ui.waitPrompt("[#lobby] alice> /msg bob")
+		ui.typ(keyTab)
+		ui.waitPrompt("[#lobby] alice> /msg bobby")
+		ui.typ(keyTab)
+		ui.waitPrompt("[#lobby] alice> /msg bob")
+		ui.typ(keyCtrlG)
+		ui.typ("/msg " + keyTab)
+		ui.waitPrompt("[#lobby] alice> /msg bob")
+		ui.typ(keyCtrlG)
+		ui.typ("bobb" + keyTab)
+		ui.waitPrompt("[#lobby] alice> bobby:")
+		ui.typ(keyCtrlG)
+	})
+
+	t.Run("8 Ctrl-L draws the conversation again", func(t *testing.T) {
+		bob.Send(messageFrame("", "still here after Ctrl-L"))
+		ui.waitFor("still here after Ctrl-L")
+		ui.vt.Write([]byte("\x1b[H\x1b[2J")) // something else wiped the screen
+		ui.typ(keyCtrlL)
+		ui.wait("the conversation drawn again", func(_, screen []string) bool {
+			return strings.Contains(strings.Join(screen, "\n"), "<bob> still here after Ctrl-L") && lastRow(screen) == "[#lobby] alice>"
+		})
+	})
+
+	t.Run("10 a mention rings the bell", func(t *testing.T) {
+		before := ui.vt.Bells()
+		bob.Send(messageFrame("", "hey Alice!"))
+		ui.waitFor("<bob> hey Alice!")
+		if ui.vt.Bells() == before {
+			t.Error("no bell")
+		}
+	})
+
+	t.Run("11 the connection says whether it is encrypted", func(t *testing.T) {
+		ui.waitFor("connected to " + ts.addr + " (plain TCP, not encrypted)")
+	})
+}
