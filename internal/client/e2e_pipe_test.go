@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os/exec"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -108,5 +109,27 @@ func TestJoinRefusedEndToEnd(t *testing.T) {
 	code, _, stderr := runBinary(t, "hi\n", "-addr", ts.addr, "-name", "Taken")
 	if code != 1 || stderr != "pynet client: join refused: the name Taken is taken\n" {
 		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+}
+
+// TestCommandLine (bug 12): a bad flag is one line and a pointer to -h,
+// not the whole usage; pynet version says the version; /help documents
+// /exit.
+func TestCommandLine(t *testing.T) {
+	code, out, stderr := runBinary(t, "", "-bogus")
+	want := "pynet client: flag provided but not defined: -bogus\nrun 'pynet client -h' for the flags\n"
+	if code != 2 || out != "" || stderr != want {
+		t.Errorf("bad flag: exit %d, stdout %q, stderr %q; want 2 and %q", code, out, stderr, want)
+	}
+	code, out, _ = runBinary(t, "", "-h")
+	if code != 0 || !strings.Contains(out, "-rooms") || !strings.Contains(out, "-password-file") {
+		t.Errorf("-h: exit %d, usage:\n%s", code, out)
+	}
+	ver, err := exec.Command(pynetBinary(t), "version").Output()
+	if err != nil || !regexp.MustCompile(`^pynet \d+\.\d+\.\d+ \(protocol 2; go1\.[^)]*\)\n$`).Match(ver) {
+		t.Errorf("pynet version: %q, %v", ver, err)
+	}
+	if !strings.Contains(strings.Join(helpLines, "\n"), "/exit") {
+		t.Error("/help does not mention /exit")
 	}
 }

@@ -121,6 +121,7 @@ const maxDraft = 16 * protocol.MaxText
 func newUI(ctx context.Context, opts Options, scr screen, out io.Writer, keys <-chan []byte) *ui {
 	opts.Config = opts.Config.withDefaults()
 	hist := term.NewHistory(histMax)
+	loadHistory(opts.HistoryFile, hist) // before the editor, which starts after the last entry
 	ed := term.NewEditor(hist)
 	u := &ui{
 		ctx:       ctx,
@@ -141,7 +142,6 @@ func newUI(ctx context.Context, opts Options, scr screen, out io.Writer, keys <-
 	u.t.Height = scr.Height
 	ed.Limit = maxDraft
 	ed.Complete = u.complete
-	loadHistory(opts.HistoryFile, hist)
 	if n := hist.Len(); n > 0 {
 		u.lastSaved = hist.At(n - 1)
 	}

@@ -11,6 +11,10 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"pynet/internal/server"
+	"pynet/internal/store/sqlitestore"
+	"pynet/protocol"
 )
 
 // tmux drives terminal sessions on a private tmux server, so the client
@@ -284,4 +288,138 @@ func TestTmuxExitRestoresTerminal(t *testing.T) {
 			}
 		})
 	}
+}
+
+// history is everything the pane scrolled off, then its screen.
+func (m *tmux) history(name string) []string {
+	m.t.Helper()
+	return strings.Split(strings.TrimRight(m.run("capture-pane", "-p", "-S", "-", "-t", name), "\n"), "\n")
+}
+
+// cursor is where the terminal's cursor is: row, column.
+func (m *tmux) cursor(name string) (int, int) {
+	m.t.Helper()
+	var row, col int
+	fmt.Sscan(m.run("display-message", "-p", "-t", name, "#{cursor_y} #{cursor_x}"), &row, &col)
+	return row, col
+}
+
+// TestTmuxRoomsAndAccount: in a real terminal, Alt-2 switches rooms (the
+// prompt and the status row follow), and /register asks for the password
+// with echo off: it never appears in the pane.
+func TestTmuxRoomsAndAccount(t *testing.T) {
+	m := newTmux(t)
+	bin := pynetBinary(t)
+	ts := startServer(t, "", withAccounts)
+	bob := join(t, ts.addr, "bob")
+	bob.Send(enterFrame("e", "go"))
+	expect(t, bob, "entered", isType(protocol.MsgEntered))
+	m.start("alice", 70, 16, fmt.Sprintf("%s client -addr %s -name alice -rooms lobby,go -state-dir ''", bin, ts.addr))
+	m.waitScreen("alice", "the prompt", func(rows []string) bool { return lastRow(rows) == "[#lobby] alice>" })
+	bob.Send(roomMessageFrame("", "go", "psst, in go", false))
+	m.waitFor("alice", "#go <bob> psst, in go")
+	m.waitFor("alice", "[1:#lobby] 2:#go(1)")
+	m.press("alice", "M-2")
+	m.waitScreen("alice", "room 2", func(rows []string) bool {
+		return lastRow(rows) == "[#go] alice>" && len(rows) > 1 && rows[len(rows)-2] == "1:#lobby [2:#go]"
+	})
+	m.typeText("alice", "/register")
+	m.press("alice", "Enter")
+	m.waitFor("alice", "new password for alice:")
+	m.typeText("alice", "hunter2hunter2")
+	m.waitScreen("alice", "the typed password not shown", func(rows []string) bool {
+		return lastRow(rows) == "new password for alice:"
+	})
+	m.press("alice", "Enter")
+	m.waitFor("alice", "the same password again:")
+	m.typeText("alice", "hunter2hunter2")
+	m.press("alice", "Enter")
+	m.waitFor("alice", "alice is now a registered account")
+	m.waitScreen("alice", "the chat prompt back", func(rows []string) bool { return lastRow(rows) == "[#go] alice>" })
+	if strings.Contains(strings.Join(m.history("alice"), "\n"), "hunter2") {
+		t.Fatalf("the password is in the pane:\n%s", strings.Join(m.history("alice"), "\n"))
+	}
+}
+
+// TestTmuxResumeAfterRestart: the server restarts on its store while
+// messages are sent; the client says "reconnected — 3 missed messages" and
+// shows each once.
+func TestTmuxResumeAfterRestart(t *testing.T) {
+	m := newTmux(t)
+	bin := pynetBinary(t)
+	dir := t.TempDir()
+	open := func() *sqlitestore.Store {
+		st, err := sqlitestore.Open(dir, sqlitestore.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return st
+	}
+	st := open()
+	ts := startServer(t, "", func(c *server.Config) { c.Store = st })
+	px := startProxy(t, ts.addr)
+	m.start("alice", 70, 16, fmt.Sprintf("%s client -addr %s -name alice -state-dir ''", bin, px.addr))
+	m.waitFor("alice", "joined #lobby as alice")
+	px.hold()
+	ts.stop()
+	m.waitFor("alice", "the server shut down — reconnecting")
+	st.Close()
+	st = open()
+	ts2 := startServer(t, ts.addr, func(c *server.Config) { c.Store = st })
+	bob := join(t, ts2.addr, "bob")
+	for i := 1; i <= 3; i++ {
+		bob.Send(messageFrame(fmt.Sprint("r", i), fmt.Sprintf("while you were away %d", i)))
+		expect(t, bob, "ack", isType(protocol.MsgAck))
+	}
+	px.release()
+	rows := m.waitFor("alice", "reconnected — 3 missed messages")
+	rows = m.waitFor("alice", "<bob> while you were away 3")
+	all := strings.Join(rows, "\n")
+	for i := 1; i <= 3; i++ {
+		if n := strings.Count(all, fmt.Sprintf("while you were away %d", i)); n != 1 {
+			t.Errorf("message %d shown %d times:\n%s", i, n, all)
+		}
+	}
+}
+
+// TestTmuxTallDraft (bug 1): a 30-line paste in a 12-row pane, with
+// messages arriving meanwhile, is never copied into the scrollback, and
+// Home with the cursor keys reaches its first line.
+func TestTmuxTallDraft(t *testing.T) {
+	m := newTmux(t)
+	bin := pynetBinary(t)
+	ts := startServer(t, "", nil)
+	bob := join(t, ts.addr, "bob")
+	m.start("alice", 50, 12, fmt.Sprintf("%s client -addr %s -name alice -state-dir ''", bin, ts.addr))
+	m.waitScreen("alice", "the prompt", func(rows []string) bool { return lastRow(rows) == "[#lobby] alice>" })
+	var paste []string
+	for i := 1; i <= 30; i++ {
+		paste = append(paste, fmt.Sprintf("pasted row %02d", i))
+	}
+	m.run("set-buffer", strings.Join(paste, "\n"))
+	m.run("paste-buffer", "-p", "-t", "alice")
+	m.waitFor("alice", "pasted row 30")
+	for i := 1; i <= 20; i++ {
+		bob.Send(messageFrame("", fmt.Sprintf("news %d", i)))
+	}
+	m.waitFor("alice", "news 20")
+	hist := m.history("alice")
+	for _, r := range hist[:len(hist)-12] {
+		if strings.Contains(r, "pasted row") {
+			t.Fatalf("the draft was copied into the scrollback:\n%s", strings.Join(hist, "\n"))
+		}
+	}
+	m.press("alice", "Up")
+	for range 6 { // up to row 01, a few rows at a time
+		m.press("alice", "Up", "Up", "Up", "Up", "Up")
+	}
+	m.press("alice", "Home")
+	rows := m.waitFor("alice", "[#lobby] alice> pasted row 01")
+	row, col := m.cursor("alice")
+	if row >= len(rows) || !strings.HasPrefix(rows[row], "[#lobby] alice> pasted row 01") || col != len("[#lobby] alice> ") {
+		t.Fatalf("after Home the cursor is at %d,%d; screen:\n%s", row, col, strings.Join(rows, "\n"))
+	}
+	m.press("alice", "C-g")
+	m.waitScreen("alice", "the draft dropped", func(rows []string) bool { return lastRow(rows) == "[#lobby] alice>" })
 }

@@ -307,3 +307,96 @@ func TestUIBugs(t *testing.T) {
 		ui.waitFor("connected to " + ts.addr + " (plain TCP, not encrypted)")
 	})
 }
+
+// TestUIKeepsHistoryAndIgnores: the input history and the /ignore list
+// are there again in the next run; an ignored user's lines are hidden.
+func TestUIKeepsHistoryAndIgnores(t *testing.T) {
+	ts := startServer(t, "", nil)
+	mallory := join(t, ts.addr, "mallory")
+	dir := t.TempDir()
+	opts := uiOpts(ts.addr, "alice")
+	opts.HistoryFile, opts.IgnoreFile = filepath.Join(dir, "history"), filepath.Join(dir, "ignore")
+	ui := startUI(t, opts, 70, 20)
+	ui.waitFor("joined #lobby as alice")
+	ui.line("/ignore mallory")
+	ui.waitFor("ignoring mallory")
+	mallory.Send(messageFrame("", "spam spam"))
+	mallory.Send(roomMessageFrame("", "lobby", "waves", true))
+	ui.line("/me checks the list")
+	ui.waitFor("> * alice checks the list")
+	ui.line("a line\x1b\rwith two rows") // Alt-Enter: one message of two lines
+	ui.waitFor("with two rows")
+	ui.line("/quit")
+	ui.end()
+	if ui.count("spam") != 0 || ui.count("mallory waves") != 0 {
+		t.Errorf("an ignored user's lines are shown:\n%s", strings.Join(ui.vt.All(), "\n"))
+	}
+
+	again := startUI(t, opts, 70, 20)
+	again.waitFor("joined #lobby as alice")
+	again.typ("\x1b[A")
+	again.waitPrompt("[#lobby] alice> /quit")
+	again.typ("\x1b[A\x1b[A")
+	again.wait("the two-row line from the last run", func(_, screen []string) bool {
+		return len(screen) > 1 && screen[len(screen)-2] == "[#lobby] alice> a line" && strings.TrimSpace(lastRow(screen)) == "with two rows"
+	})
+	again.typ(keyCtrlG)
+	again.line("/ignore")
+	again.waitFor("ignored: mallory")
+	mallory.Send(messageFrame("", "more spam"))
+	bob := join(t, ts.addr, "bob") // its join is announced after mallory's message
+	again.waitFor("bob joined")
+	bob.Close()
+	again.line("/unignore mallory")
+	again.waitFor("no longer ignoring mallory")
+	mallory.Send(messageFrame("", "heard now"))
+	again.waitFor("<mallory> heard now")
+	if again.count("more spam") != 0 {
+		t.Error("an ignored user's message is shown")
+	}
+	again.line("/clear")
+	again.wait("a clear screen", func(_, screen []string) bool { return len(screen) == 1 })
+}
+
+// TestUIGapInWords: more was missed than the server kept; the client says
+// so in words.
+func TestUIGapInWords(t *testing.T) {
+	ts := startServer(t, "", func(c *server.Config) { c.Rate = 0; c.History = 5 })
+	px := startProxy(t, ts.addr)
+	bob := join(t, ts.addr, "bob")
+	ui := startUI(t, uiOpts(px.addr, "alice"), 80, 30)
+	ui.waitFor("joined #lobby as alice")
+	bob.Send(messageFrame("", "seen"))
+	ui.waitFor("<bob> seen")
+	px.hold()
+	px.cutClient()
+	ui.waitFor("reconnecting")
+	for i := 1; i <= 10; i++ {
+		bob.Send(messageFrame(fmt.Sprint("m", i), fmt.Sprintf("missed %d", i)))
+		expect(t, bob, "ack", isType(protocol.MsgAck))
+	}
+	px.release()
+	ui.waitFor("reconnected — 5 missed messages")
+	ui.waitFor("! #lobby: some missed messages are no longer kept by the server")
+}
+
+// TestUIProtocol1: speaking protocol 1 (as with an old server), there are
+// no rooms: the prompt has none, /join says why.
+func TestUIProtocol1(t *testing.T) {
+	ts := startServer(t, "", nil)
+	bob := join(t, ts.addr, "bob")
+	opts := uiOpts(ts.addr, "alice")
+	opts.V1 = true
+	ui := startUI(t, opts, 70, 20)
+	ui.waitFor("joined as alice — 2 online: alice, bob")
+	ui.waitPrompt("alice>")
+	ui.line("/join go")
+	ui.waitFor("this server has no rooms (it speaks protocol 1)")
+	ui.line("hi from v1")
+	m := expect(t, bob, "alice's message", isMessage("alice", "hi from v1"))
+	if m.Room != protocol.Lobby {
+		t.Fatalf("room %q", m.Room)
+	}
+	bob.Send(messageFrame("", "hi back"))
+	ui.waitFor("<bob> hi back")
+}

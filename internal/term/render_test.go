@@ -195,3 +195,36 @@ func TestUserColorStable(t *testing.T) {
 		}
 	}
 }
+
+// TestRenderDateLines: with DateLines, a line with the date comes before
+// the first line of each new day, and time stamps show the time only.
+func TestRenderDateLines(t *testing.T) {
+	r := &Renderer{
+		Self: "alice", DateLines: true, Loc: time.UTC,
+		Now: func() time.Time { return time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC) },
+	}
+	var got []string
+	for _, f := range []protocol.ServerFrame{
+		{Type: protocol.MsgMessage, From: "bob", Text: "old", TS: "2026-11-24T10:00:00.000Z", History: true},
+		{Type: protocol.MsgMessage, From: "bob", Text: "older day", TS: "2026-11-24T23:59:00.000Z", History: true},
+		{Type: protocol.MsgMessage, From: "bob", Text: "this morning", TS: "2026-11-26T09:00:00.000Z"},
+	} {
+		for _, l := range r.Frame(f) {
+			got = append(got, l.Plain())
+		}
+	}
+	for _, l := range r.Notice("now") {
+		got = append(got, l.Plain())
+	}
+	want := []string{
+		"—— Tuesday 24 November 2026 ——",
+		"[10:00] ~ <bob> old",
+		"[23:59] ~ <bob> older day",
+		"—— Thursday 26 November 2026 (today) ——",
+		"[09:00]   <bob> this morning",
+		"[12:00] * now",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
