@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"pynet/internal/store"
@@ -58,7 +59,7 @@ type hub struct {
 	rooms    map[string]*room    // rooms in memory, by folded name
 	active   []*room             // rooms with members, sorted by name
 	empty    roomLRU             // rooms in memory without members
-	held     int                 // sessions held (no connection)
+	held     atomic.Int64        // sessions held (no connection); written under mu, read without it
 	heldIP   map[ipKey]int       // held sessions by address
 	closing  bool                // shutting down: no more announcements
 	mark     uint64              // generation for once-per-user fanout (renamed)
@@ -466,12 +467,9 @@ func (h *hub) appendMembers(b *protocol.Builder, r *room) *protocol.Builder {
 	return b.Int("count", int64(n))
 }
 
-// heldCount and heldAt are for the accept loop's capacity checks.
-func (h *hub) heldCount() int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.held
-}
+// heldCount and heldAt are for the accept loop's capacity checks; the
+// count needs no lock, so an accept storm does not contend with fanout.
+func (h *hub) heldCount() int { return int(h.held.Load()) }
 
 func (h *hub) heldAt(ip ipKey) int {
 	h.mu.Lock()

@@ -136,7 +136,7 @@ func (h *hub) capacityLocked(c *conn, resuming *session) string {
 		return ""
 	}
 	srv := c.srv
-	if int(srv.stats.ConnsCurrent.Load())+h.held > srv.cfg.MaxClients {
+	if int(srv.stats.ConnsCurrent.Load())+h.heldCount() > srv.cfg.MaxClients {
 		return protocol.ReasonServerFull
 	}
 	if h.ips.limited(c.ip) && h.ips.count(c.ip) > srv.cfg.MaxPerIP {

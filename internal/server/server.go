@@ -210,12 +210,13 @@ func (s *Server) admit(nc net.Conn) {
 	over := conns+held >= s.cfg.MaxClients
 	ip := ipKeyOf(nc.RemoteAddr())
 	if s.ips.limited(ip) {
-		n, heldHere := s.ips.count(ip), s.hub.heldAt(ip)
-		if n-heldHere >= s.cfg.MaxPerIP {
-			s.refuse(nc, protocol.ReasonIPLimit)
-			return
+		if n := s.ips.count(ip); n >= s.cfg.MaxPerIP {
+			if n-s.hub.heldAt(ip) >= s.cfg.MaxPerIP { // the hub's lock only on this rare path
+				s.refuse(nc, protocol.ReasonIPLimit)
+				return
+			}
+			over = true
 		}
-		over = over || n >= s.cfg.MaxPerIP
 	}
 	s.start(nc, ip, over)
 }

@@ -110,7 +110,7 @@ func (h *hub) holdLocked(s *session, reason string) {
 	s.holdGen++
 	s.holdReason = reason
 	s.heldSince = h.lastID
-	h.held++
+	h.held.Add(1)
 	h.heldIP[s.addr]++
 	h.ips.add(s.addr)
 	gen := s.holdGen
@@ -135,7 +135,7 @@ func (h *hub) unholdLocked(s *session) {
 		return
 	}
 	s.stopHoldLocked()
-	h.held--
+	h.held.Add(-1)
 	if n := h.heldIP[s.addr]; n <= 1 {
 		delete(h.heldIP, s.addr)
 	} else {
