@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"flag"
+	"fmt"
 	"net"
 	"os/exec"
 	"path/filepath"
@@ -60,11 +61,48 @@ func TestServerFlagsRefused(t *testing.T) {
 		{"-log-level", "loud"},
 		{"stray"},
 		{"-nosuchflag"},
+		{"-fsync", "sometimes"},
+		{"-retain", "-1"},
+		{"-replay-max", "0"},
+		{"-replay-max", "100001"},
+		{"-presence-limit", "1501"},
+		{"-max-rooms", "0"},
+		{"-max-per-ip", "-1"},
+		{"-resume-grace", "-1s"},
+		{"-line-timeout", "later"},
+		{"-ip-limit-exempt", "10.0.0.0/33"},
+		{"-ip-limit-exempt", "not-an-ip"},
 	} {
 		var out bytes.Buffer
 		if _, err := parseServerFlags(args, &out); err == nil {
 			t.Errorf("%v accepted", args)
 		}
+	}
+}
+
+// The v2 flags of PROTOCOL §9 and their defaults.
+func TestServerFlagsV2(t *testing.T) {
+	sf, err := parseServerFlags(nil, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := sf.cfg
+	if sf.data != "" || sf.retain != 100000 || sf.fsync != "batch" || c.ReplayMax != 1000 ||
+		c.ResumeGrace != 60*time.Second || c.LineTimeout != 30*time.Second || c.MaxRooms != 100 ||
+		c.PresenceLimit != 1000 || c.MaxPerIP != 64 || c.InsecureAuth || len(c.IPLimitExempt) != 2 {
+		t.Fatalf("v2 defaults: %+v", sf)
+	}
+	sf, err = parseServerFlags([]string{"-data", "/tmp/x", "-retain", "0", "-fsync", "always", "-replay-max", "5",
+		"-resume-grace", "0", "-line-timeout", "5", "-max-rooms", "3", "-presence-limit", "0", "-max-per-ip", "0",
+		"-ip-limit-exempt", "127.0.0.2, 10.0.0.0/8,::ffff:127.0.0.3", "-insecure-auth"}, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c = sf.cfg
+	if sf.data != "/tmp/x" || sf.retain != 0 || sf.fsync != "always" || c.ReplayMax != 5 || c.ResumeGrace != 0 ||
+		c.LineTimeout != 5*time.Second || c.MaxRooms != 3 || c.PresenceLimit != 0 || c.MaxPerIP != 0 || !c.InsecureAuth ||
+		fmt.Sprint(c.IPLimitExempt) != "[127.0.0.2/32 10.0.0.0/8 127.0.0.3/32]" {
+		t.Fatalf("parsed %+v %v", sf, c.IPLimitExempt)
 	}
 }
 
@@ -75,7 +113,9 @@ func TestServerHelpExplainsEveryFlag(t *testing.T) {
 		t.Fatalf("-h: %v", err)
 	}
 	for _, f := range []string{"-addr", "-history", "-max-clients", "-rate", "-burst", "-ping-interval",
-		"-idle-timeout", "-join-timeout", "-max-frame", "-max-queue", "-tls-cert", "-tls-key"} {
+		"-idle-timeout", "-join-timeout", "-max-frame", "-max-queue", "-tls-cert", "-tls-key",
+		"-data", "-retain", "-replay-max", "-fsync", "-resume-grace", "-line-timeout", "-max-rooms",
+		"-presence-limit", "-max-per-ip", "-ip-limit-exempt", "-insecure-auth", "-metrics-public", "-pprof"} {
 		if !strings.Contains(out.String(), "  "+f) {
 			t.Errorf("-h does not explain %s:\n%s", f, out.String())
 		}
