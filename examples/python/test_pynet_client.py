@@ -1,6 +1,8 @@
 """Unit tests for pynet_client.py (no network): python3 -m unittest -v
 
-The end-to-end test, against a real server, is in cmd/pynet/ops_test.go.
+The end-to-end tests, against real servers, are in cmd/pynet/ops_test.go
+(the basics, plain and TLS) and internal/client/python_test.go (protocol 1,
+rooms, resume after a cut, own messages, a TLS port without --tls).
 """
 
 import unittest
@@ -55,6 +57,86 @@ class NeutraliseTest(unittest.TestCase):
                 self.assertEqual(pc.render(frame), want)
 
 
+class RoomsTest(unittest.TestCase):
+    def test_other_rooms_are_marked(self):
+        msg = {"type": "message", "from": "bob", "text": "hi", "room": "go", "ts": "2026-11-26T00:32:33.123Z"}
+        self.assertEqual(pc.render(msg, "alice", "go"), "[00:32:33] <bob> hi")
+        self.assertEqual(pc.render(msg, "alice", "lobby"), "[00:32:33] #go <bob> hi")
+
+    def test_action(self):
+        msg = {"type": "message", "from": "bob", "text": "waves", "room": "lobby", "action": True,
+               "ts": "2026-11-26T00:32:33.123Z"}
+        self.assertEqual(pc.render(msg), "[00:32:33] * bob waves")
+
+    def test_v2_frames(self):
+        self.assertIsNone(pc.render({"type": "welcome", "protocol": 2, "username": "a"}))
+        self.assertEqual(pc.render({"type": "entered", "room": "go", "users": ["a", "b"]}), "* in #go; online: a, b")
+        self.assertEqual(pc.render({"type": "rooms", "rooms": [{"room": "go", "count": 2}], "more": True}),
+                         "* rooms: #go (2), and more")
+
+
+class ResumeTest(unittest.TestCase):
+    def client(self, *argv):
+        return pc.Client(pc.parse_args(["--name", "alice"] + list(argv)), None)
+
+    def test_first_join(self):
+        self.assertEqual(self.client().join_frame(), {"type": "join", "username": "alice", "protocol": 2})
+        self.assertEqual(self.client("--rooms", "#Go,lobby").join_frame()["rooms"], ["go", "lobby"])
+        self.assertEqual(self.client("--protocol", "1").join_frame(), {"type": "join", "username": "alice"})
+
+    def test_rejoin_resumes_from_the_position(self):
+        c = self.client("--room", "ci")
+        c.token, c.epoch, c.pos = "tok", "ep", 41
+        self.assertEqual(c.join_frame(), {"type": "join", "username": "alice", "protocol": 2, "rooms": ["ci"],
+                                          "session": "tok", "epoch": "ep", "since": 41})
+
+    def test_seen_drops_duplicates(self):
+        seen = pc.Seen(size=2)
+        a = {"id": 1, "ts": "t1"}
+        self.assertTrue(seen.add(a))
+        self.assertFalse(seen.add(dict(a)))
+        self.assertTrue(seen.add({"id": 1, "ts": "another epoch"}))
+        self.assertTrue(seen.add({"id": 2, "ts": "t2"}))
+        self.assertTrue(seen.add(a))  # forgotten: the set is bounded
+
+
+class OutboxTest(unittest.TestCase):
+    def test_one_in_flight_paced_and_resent_with_its_ref(self):
+        sent = []
+        ob = pc.Outbox(sent.append)
+        ob.add({"type": "message", "text": "one"})
+        ob.add({"type": "message", "text": "two"})
+        self.assertEqual(ob.pump(now=0), 0)
+        self.assertEqual(sent, [], "nothing goes before the link is up")
+        ob.online = True
+        ob.pump(now=0)
+        ob.pump(now=0)
+        self.assertEqual([f["text"] for f in sent], ["one"])
+        ref = sent[0]["ref"]
+        ob.rate_limited(ref, 500, now=0)
+        self.assertAlmostEqual(ob.pump(now=0.1), 0.4)
+        ob.pump(now=0.5)
+        self.assertEqual([f["ref"] for f in sent], [ref, ref])
+        ob.down()
+        ob.online = True
+        ob.pump(now=1)
+        self.assertEqual(sent[-1]["ref"], ref, "a resend keeps its ref")
+        self.assertEqual(ob.answered(ref)["text"], "one")
+        ob.pump(now=1)
+        self.assertEqual(sent[-1]["text"], "two")
+
+    def test_a_replayed_message_of_ours_is_not_sent_again(self):
+        sent = []
+        ob = pc.Outbox(sent.append)
+        ob.online = True
+        ob.add({"type": "message", "text": "lost ack", "room": "go"})
+        ob.pump(now=0)
+        ob.down()
+        self.assertFalse(ob.arrived({"text": "lost ack", "room": "lobby"}))
+        self.assertTrue(ob.arrived({"text": "lost ack", "room": "go"}))
+        self.assertEqual(len(ob.queue), 0)
+
+
 class LineBufferTest(unittest.TestCase):
     def test_split_anywhere(self):
         data = b'{"type":"a"}\r\n\n  \n{"type":"b"}\n{"type":"c"}\n'
@@ -83,7 +165,7 @@ class LineBufferTest(unittest.TestCase):
 class ArgsTest(unittest.TestCase):
     def test_defaults(self):
         a = pc.parse_args(["--name", "x"])
-        self.assertEqual((a.host, a.port, a.name, a.tls), ("127.0.0.1", 5050, "x", False))
+        self.assertEqual((a.host, a.port, a.name, a.tls, a.protocol), ("127.0.0.1", 5050, "x", False, 2))
 
 
 if __name__ == "__main__":

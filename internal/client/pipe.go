@@ -263,8 +263,9 @@ func (p *pipe) take(l inputLine) {
 		it.kind, it.name = protocol.MsgNick, c.name
 	case cmdUsers:
 		it.kind, it.room = protocol.MsgUsers, c.room
-	case cmdJoin:
+	case cmdJoin: // and plain lines go there from now on (sent after the enter)
 		it.kind, it.room = protocol.MsgEnter, c.room
+		p.room, p.r.Room = c.room, c.room
 	case cmdPart:
 		it.kind, it.room = protocol.MsgExit, c.room
 		if it.room == "" {

@@ -1,13 +1,16 @@
 package client
 
 import (
+	"crypto/tls"
 	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
+	"pynet/internal/certgen"
 	"pynet/internal/server"
 	"pynet/protocol"
 )
@@ -399,4 +402,24 @@ func TestUIProtocol1(t *testing.T) {
 	}
 	bob.Send(messageFrame("", "hi back"))
 	ui.waitFor("<bob> hi back")
+}
+
+// TestUIConnectedOverTLS (bug 11): the first line says how the connection
+// is protected.
+func TestUIConnectedOverTLS(t *testing.T) {
+	pair, err := certgen.Generate([]string{"127.0.0.1"}, time.Hour, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := pair.TLSCertificate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := startServer(t, "", func(c *server.Config) {
+		c.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	})
+	opts := uiOpts(ts.addr, "alice")
+	opts.TLS = &tls.Config{RootCAs: pair.CertPool()}
+	ui := startUI(t, opts, 100, 10)
+	ui.waitFor("connected to " + ts.addr + " (TLS 1.3, certificate verified)")
 }
