@@ -169,9 +169,7 @@ func (u *ui) event(ev Event) []term.Line {
 		u.offline = true
 		u.queuedNote = false
 		u.sync = syncState{}
-		for _, it := range u.ob.down() {
-			_ = it // questions (users, rooms): the user asks again
-		}
+		u.ob.down() // questions (users, rooms) are dropped: the user asks again
 		u.setPrompt()
 		var be *ByeError
 		if errors.As(ev.Err, &be) && be.Reason == protocol.ReasonReplaced {

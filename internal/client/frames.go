@@ -2,6 +2,7 @@ package client
 
 import (
 	"time"
+	"unicode/utf8"
 
 	"pynet/protocol"
 )
@@ -30,7 +31,13 @@ type hello struct {
 }
 
 func joinFrame(h *hello) []byte {
-	b := protocol.NewFrame(make([]byte, 0, 128+len(h.password)), protocol.MsgJoin).Str("username", h.name)
+	// Room enough that the buffer never grows (and leaves a copy of the
+	// password behind): every byte of a password may take 6 escaped.
+	size := 256 + len(h.name) + len(h.token) + len(h.epoch) + 6*len(h.password)
+	for _, r := range h.rooms {
+		size += len(r) + 3
+	}
+	b := protocol.NewFrame(make([]byte, 0, size), protocol.MsgJoin).Str("username", h.name)
 	if !h.v1 {
 		b.Int("protocol", protocol.Version)
 		if h.rooms != nil {
@@ -44,9 +51,26 @@ func joinFrame(h *hello) []byte {
 		}
 	}
 	if h.password != nil {
-		b.Raw("password", appendSecret(nil, h.password))
+		rawSecret(b, "password", h.password)
 	}
 	return b.End()
+}
+
+// rawSecret adds a password member to b, wiping the bytes it used on the
+// way.
+func rawSecret(b *protocol.Builder, key string, pw []byte) {
+	buf := appendSecret(make([]byte, 0, 2+6*len(pw)), pw)
+	b.Raw(key, buf)
+	clear(buf)
+}
+
+// checkSecret checks a password as protocol.CheckPassword does, without
+// making a string of it (a string could not be wiped).
+func checkSecret(pw []byte) *protocol.Error {
+	if len(pw) >= protocol.MinPassword && len(pw) <= protocol.MaxPassword && utf8.Valid(pw) {
+		return nil
+	}
+	return &protocol.Error{Code: protocol.CodeWeakPassword, Message: "a password has 8 to 1024 bytes of UTF-8"}
 }
 
 // appendSecret appends b as a JSON string. It exists so that a password
@@ -71,14 +95,16 @@ func appendSecret(dst, b []byte) []byte {
 
 // registerFrame claims the current name as an account (PROTOCOL §5.5).
 func registerFrame(ref string, password []byte) []byte {
-	b := protocol.NewFrame(make([]byte, 0, 64+len(password)), protocol.MsgRegister)
-	return withRef(b.Raw("password", appendSecret(nil, password)), ref).End()
+	b := protocol.NewFrame(make([]byte, 0, 128+len(ref)+6*len(password)), protocol.MsgRegister)
+	rawSecret(b, "password", password)
+	return withRef(b, ref).End()
 }
 
 // passwordFrame changes the account's password.
 func passwordFrame(ref string, old, new []byte) []byte {
-	b := protocol.NewFrame(make([]byte, 0, 64+len(old)+len(new)), protocol.MsgPassword)
-	b.Raw("old", appendSecret(nil, old)).Raw("new", appendSecret(nil, new))
+	b := protocol.NewFrame(make([]byte, 0, 128+len(ref)+6*(len(old)+len(new))), protocol.MsgPassword)
+	rawSecret(b, "old", old)
+	rawSecret(b, "new", new)
 	return withRef(b, ref).End()
 }
 

@@ -239,7 +239,7 @@ func (u *ui) password(name, prompt string) ([]byte, error) {
 		if len(pw) == 0 {
 			return nil, errNoPassword
 		}
-		if perr := protocol.CheckPassword(string(pw), true); perr != nil {
+		if perr := checkSecret(pw); perr != nil {
 			clear(pw)
 			u.t.PrintLines(u.r.Problem(term.Cause(protocol.ServerFrame{Code: perr.Code}, term.Request{})))
 			continue

@@ -127,7 +127,7 @@ func readPassword(file string) ([]byte, error) {
 		pw = pw[:i]
 	}
 	pw = bytes.TrimSuffix(pw, []byte{'\r'})
-	if perr := protocol.CheckPassword(string(pw), true); perr != nil {
+	if perr := checkSecret(pw); perr != nil {
 		clear(b)
 		return nil, errors.New("-password-file: " + term.Cause(protocol.ServerFrame{Code: perr.Code}, term.Request{}))
 	}

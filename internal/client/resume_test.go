@@ -308,3 +308,23 @@ func TestPasswordNeverSentInTheClear(t *testing.T) {
 		t.Fatalf("not logged in: %+v", up.Frame.ServerFrame)
 	}
 }
+
+// TestPasswordWipedAfterJoin: the password given to Connect is zeroed once
+// the join is written, whether it succeeds or not.
+func TestPasswordWipedAfterJoin(t *testing.T) {
+	ts := startServer(t, "", withAccounts)
+	for _, pw := range [][]byte{[]byte("not-an-account"), []byte("x")} {
+		_, err := Connect(context.Background(), testConfig(ts.addr), Login{Name: "carol", Password: pw})
+		if err == nil {
+			t.Fatal("a login to a name that is no account worked")
+		}
+		if strings.Trim(string(pw), "\x00") != "" {
+			t.Fatalf("the password is still in memory: %q", pw)
+		}
+	}
+	h := &hello{name: "carol", password: []byte(`pa"ss\word`)}
+	frame := joinFrame(h)
+	if !strings.Contains(string(frame), `"password":"pa\"ss\\word"`) {
+		t.Fatalf("join frame %s", frame)
+	}
+}

@@ -184,7 +184,7 @@ func (u *ui) newPassword(prompt string) []byte {
 		u.t.PrintLines(u.r.Notice("no password given: nothing changed"))
 		return nil
 	}
-	if perr := protocol.CheckPassword(string(pw), true); perr != nil {
+	if perr := checkSecret(pw); perr != nil {
 		clear(pw)
 		u.t.PrintLines(u.r.Problem(term.Cause(protocol.ServerFrame{Code: perr.Code}, term.Request{})))
 		return nil

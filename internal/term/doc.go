@@ -11,14 +11,24 @@
 // Pieces, one file each:
 //   - Decoder (keys.go) turns bytes into keys; escape sequences, UTF-8 and
 //     bracketed paste may be split across reads at any byte.
-//   - Editor (editor.go) applies keys to a line buffer with input history.
-//   - Terminal (terminal.go, layout.go) draws prompt and input, wraps them at
-//     the terminal width and prints other lines above them.
-//   - Renderer (render.go) formats frames: time stamps, colours, reasons.
+//   - Editor (editor.go) applies keys to a line buffer with input history,
+//     moving and deleting whole grapheme clusters (grapheme.go), cycling
+//     Tab completions, and hiding a Secret (a password) from screen and
+//     history.
+//   - Terminal (terminal.go, layout.go) draws a status row, the prompt and
+//     the input (through a window when the input is taller than the
+//     screen), and prints the conversation above them, each line wrapped at
+//     words with a hanging indent (wrap.go); it keeps the last lines to draw
+//     them again (Ctrl-L).
+//   - Renderer (render.go, style.go, explain.go) formats frames: time
+//     stamps, date lines, rooms, colours, reasons and errors in words.
 //   - Clean (sanitize.go) neutralises control characters in received text.
 //   - Console (console.go) puts the terminal in raw mode and back, through
 //     termios on Linux (raw_linux.go); elsewhere (raw_other.go) there is no
 //     raw mode and IsTerminal reports false, so the client uses line mode.
+//
+// Package termtest is a terminal emulator for the tests of this package
+// and of the client.
 //
 // Concurrency: Decoder, Editor, Terminal and Renderer are not safe for
 // concurrent use; the client's UI loop owns them. Raw-mode state is

@@ -140,6 +140,9 @@ func (t *Terminal) Feed(b []byte) []Input {
 			res = append(res, Input{Action: act, Line: line})
 		}
 	})
+	if t.Editor.Secret {
+		clear(t.dec.scratch) // it held the keys, the password's too
+	}
 	if redraw {
 		t.RedrawAll()
 	}
