@@ -262,11 +262,15 @@ func (u *ui) frame(f Frame) []term.Line {
 		req.Text = it.text
 		return u.r.Error(f.ServerFrame, req)
 	case protocol.MsgMessage:
-		if u.isIgnored(f.From) {
-			return nil
+		var lines []term.Line
+		if rs := u.room[f.Room]; rs != nil && rs.entered != nil {
+			if f.History { // the backlog of a room just entered
+				return u.gathered(f.Room, rs, f)
+			}
+			lines = u.enteredLines(f.Room, rs) // its backlog is over (some was left out)
 		}
-		if rs := u.pendingReplay(f); rs != nil {
-			return u.gathered(f.Room, rs, f)
+		if u.isIgnored(f.From) {
+			return lines
 		}
 		if !f.History && !u.isSelf(f.From) {
 			mention := u.r.Mentions(f.Text)
@@ -280,6 +284,7 @@ func (u *ui) frame(f Frame) []term.Line {
 				u.t.Bell()
 			}
 		}
+		return append(lines, u.r.Frame(f.ServerFrame)...)
 	case protocol.MsgPrivate:
 		if u.isIgnored(f.From) {
 			return nil

@@ -110,6 +110,7 @@ type roomState struct {
 	// A live entered (after /join) is followed by Replay history frames:
 	// they are gathered and shown summarised once all are in.
 	pending []Frame
+	got     int // backlog frames in, ignored ones included
 	want    int
 	entered *Frame
 }

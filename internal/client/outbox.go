@@ -213,13 +213,19 @@ func (o *outbox) up() {
 	o.resumeAt = time.Time{}
 }
 
-// arrived handles a replayed message of our own: a message sent before
-// the connection was lost and never acknowledged did arrive, so it is not
-// sent again. It returns that item, or nil.
-func (o *outbox) arrived(room, text string, action bool) *outItem {
+// arrived handles a replayed message or private of our own: one sent
+// before the connection was lost and never acknowledged did arrive, so it
+// is not sent again. It returns that item, or nil.
+func (o *outbox) arrived(f protocol.ServerFrame) *outItem {
 	for i, it := range o.items {
-		if it.tried && !it.sent && it.kind == protocol.MsgMessage && it.text == text && it.action == action &&
-			(it.room == room || it.room == "" && room == protocol.Lobby) {
+		if !it.tried || it.sent || it.kind != f.Type || it.text != f.Text {
+			continue
+		}
+		same := it.action == f.Action && (it.room == f.Room || it.room == "" && f.Room == protocol.Lobby)
+		if f.Type == protocol.MsgPrivate {
+			same = protocol.FoldName(it.to) == protocol.FoldName(f.To)
+		}
+		if same {
 			o.items = append(o.items[:i], o.items[i+1:]...)
 			return it
 		}

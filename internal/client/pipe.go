@@ -363,11 +363,11 @@ func (p *pipe) frame(f Frame) {
 		if protocol.FoldName(p.r.Self) == protocol.FoldName(f.From) {
 			defer func() { p.r.Self = f.To }()
 		}
-	case protocol.MsgMessage:
-		// After a fresh join, our own unacknowledged messages may be in
+	case protocol.MsgMessage, protocol.MsgPrivate:
+		// After a reconnect, our own unacknowledged messages may be in
 		// the replay: they arrived, and are not sent again.
 		if f.History && p.syncing && p.ups > 1 && protocol.FoldName(f.From) == protocol.FoldName(p.r.Self) {
-			p.ob.arrived(f.Room, f.Text, f.Action)
+			p.ob.arrived(f.ServerFrame)
 		}
 	case protocol.MsgBye:
 		return // reported by the link's events

@@ -47,8 +47,8 @@ func (u *ui) replayed(f Frame) []term.Line {
 		}
 		return nil
 	case protocol.MsgMessage, protocol.MsgPrivate:
-		if u.ups > 1 && f.Type == protocol.MsgMessage && u.isSelf(f.From) {
-			u.ob.arrived(f.Room, f.Text, f.Action) // sent before the loss; it did arrive
+		if u.ups > 1 && u.isSelf(f.From) {
+			u.ob.arrived(f.ServerFrame) // sent before the loss; it did arrive
 		}
 		if u.isIgnored(f.From) {
 			return nil
@@ -244,30 +244,21 @@ func (u *ui) entered(f Frame) []term.Line {
 		u.rooms = append(u.rooms, f.Room)
 	}
 	rs := u.resetRoom(f.Room, f.Users, f.Count)
-	rs.pending, rs.want, rs.entered = nil, f.Replay, &f
+	rs.pending, rs.got, rs.want, rs.entered = nil, 0, f.Replay, &f
 	if f.Replay == 0 {
 		return u.enteredLines(f.Room, rs)
 	}
 	return nil
 }
 
-// pendingReplay returns the room state gathering f, a replayed message of
-// a room just entered.
-func (u *ui) pendingReplay(f Frame) *roomState {
-	rs := u.room[f.Room]
-	if rs == nil || rs.entered == nil {
-		return nil
-	}
-	if !f.History { // the replay is over (the server sends it first)
-		return nil
-	}
-	return rs
-}
-
-// gathered adds f to a room's replay; when all of it is in, it is shown.
+// gathered adds f to a room's backlog (counting, not keeping, messages of
+// ignored users); when all of it is in, it is shown.
 func (u *ui) gathered(room string, rs *roomState, f Frame) []term.Line {
-	rs.pending = append(rs.pending, f)
-	if len(rs.pending) < rs.want {
+	rs.got++
+	if !u.isIgnored(f.From) {
+		rs.pending = append(rs.pending, f)
+	}
+	if rs.got < rs.want {
 		return nil
 	}
 	return u.enteredLines(room, rs)
@@ -295,7 +286,7 @@ func (u *ui) enteredLines(room string, rs *roomState) []term.Line {
 		}
 	}
 	lines = append(lines, u.r.Notice("now in "+term.RoomName(room)+" — "+term.Members(rs.members.list(), rs.count, true))...)
-	rs.pending, rs.want, rs.entered = nil, 0, nil
+	rs.pending, rs.got, rs.want, rs.entered = nil, 0, 0, nil
 	u.current = room
 	rs.unread, rs.mentions = 0, 0
 	u.r.Room = u.roomMark()

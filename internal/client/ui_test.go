@@ -423,3 +423,32 @@ func TestUIConnectedOverTLS(t *testing.T) {
 	ui := startUI(t, opts, 100, 10)
 	ui.waitFor("connected to " + ts.addr + " (TLS 1.3, certificate verified)")
 }
+
+// TestUIJoinBacklog: /join shows the room's last messages summarised, then
+// who is there, and switches to it; an ignored user's messages are left
+// out of it without holding it up.
+func TestUIJoinBacklog(t *testing.T) {
+	ts := startServer(t, "", func(c *server.Config) { c.Rate = 0 })
+	bob := join(t, ts.addr, "bob")
+	mallory := join(t, ts.addr, "mallory")
+	for _, s := range []*Session{bob, mallory} {
+		s.Send(enterFrame("e", "den"))
+		expect(t, s, "entered", isType(protocol.MsgEntered))
+	}
+	for i := 1; i <= 4; i++ {
+		bob.Send(roomMessageFrame(fmt.Sprint("b", i), "den", fmt.Sprintf("bob says %d", i), false))
+		expect(t, bob, "ack", isType(protocol.MsgAck))
+		mallory.Send(roomMessageFrame(fmt.Sprint("m", i), "den", fmt.Sprintf("mallory says %d", i), false))
+		expect(t, mallory, "ack", isType(protocol.MsgAck))
+	}
+	ui := startUI(t, uiOpts(ts.addr, "alice"), 80, 30)
+	ui.waitFor("joined #lobby as alice")
+	ui.line("/ignore mallory")
+	ui.line("/join den")
+	ui.waitFor("now in #den — 3 online: alice, bob, mallory")
+	ui.waitPrompt("[#den] alice>")
+	ui.waitFor("— 4 earlier messages in #den —") // mallory's are left out
+	if ui.countEnd("~ <bob> bob says 4") != 1 || ui.count("mallory says") != 0 {
+		t.Fatalf("backlog:\n%s", strings.Join(ui.vt.All(), "\n"))
+	}
+}
