@@ -131,8 +131,6 @@ func nickFrame(ref, name string) []byte {
 	return withRef(protocol.NewFrame(nil, protocol.MsgNick).Str("username", name), ref).End()
 }
 
-func usersFrame(ref string) []byte { return roomUsersFrame(ref, "") }
-
 func roomUsersFrame(ref, room string) []byte {
 	b := protocol.NewFrame(nil, protocol.MsgUsers)
 	if room != "" {

@@ -373,8 +373,8 @@ func TestTmuxResumeAfterRestart(t *testing.T) {
 		expect(t, bob, "ack", isType(protocol.MsgAck))
 	}
 	px.release()
-	rows := m.waitFor("alice", "reconnected — 3 missed messages")
-	rows = m.waitFor("alice", "<bob> while you were away 3")
+	m.waitFor("alice", "reconnected — 3 missed messages")
+	rows := m.waitFor("alice", "<bob> while you were away 3")
 	all := strings.Join(rows, "\n")
 	for i := 1; i <= 3; i++ {
 		if n := strings.Count(all, fmt.Sprintf("while you were away %d", i)); n != 1 {
