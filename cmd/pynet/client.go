@@ -4,16 +4,19 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 
 	"pynet/internal/client"
 	"pynet/internal/term"
+	"pynet/protocol"
 )
 
 func init() {
@@ -85,7 +88,6 @@ func runClient(ctx context.Context, args []string) int {
 	opts := client.Options{
 		Config:       cfg,
 		Name:         *name,
-		Room:         *room,
 		Login:        *login,
 		PasswordFile: *passwordFile,
 		JSON:         *jsonOut,
@@ -94,7 +96,21 @@ func runClient(ctx context.Context, args []string) int {
 	}
 	for _, r := range strings.Split(*rooms, ",") {
 		if r = strings.TrimSpace(r); r != "" {
-			opts.Rooms = append(opts.Rooms, r)
+			f, err := foldRoom(r)
+			if err != nil {
+				return badUsage("-rooms: " + err.Error())
+			}
+			opts.Rooms = append(opts.Rooms, f)
+		}
+	}
+	if *room != "" {
+		f, err := foldRoom(*room)
+		if err != nil {
+			return badUsage("-room: " + err.Error())
+		}
+		opts.Room = f
+		if !slices.Contains(opts.Rooms, f) { // -room alone: that room only
+			opts.Rooms = append(opts.Rooms, f)
 		}
 	}
 	if *stateDir != "" {
@@ -105,6 +121,15 @@ func runClient(ctx context.Context, args []string) int {
 		return client.RunInteractive(ctx, opts, os.Stdin, os.Stdout, os.Stderr)
 	}
 	return client.RunPipe(ctx, opts, os.Stdin, os.Stdout, os.Stderr)
+}
+
+// foldRoom checks a room name, "#go" or "go", and returns it folded.
+func foldRoom(r string) (string, error) {
+	f, perr := protocol.FoldRoom(strings.TrimPrefix(r, "#"))
+	if perr != nil {
+		return "", errors.New(term.RoomRules(r))
+	}
+	return f, nil
 }
 
 // badUsage says what is wrong with the command line in one line, and where
