@@ -452,3 +452,33 @@ func TestUIJoinBacklog(t *testing.T) {
 		t.Fatalf("backlog:\n%s", strings.Join(ui.vt.All(), "\n"))
 	}
 }
+
+// TestUILogsInAgain: with -login the password is asked before joining;
+// when the session cannot be resumed after a cut, the client asks for it
+// again, with echo off, and logs in.
+func TestUILogsInAgain(t *testing.T) {
+	ts := startServer(t, "", func(c *server.Config) { withAccounts(c); c.ResumeGrace = 0 })
+	reg := connectLogin(t, ts.addr, Login{Name: "alice"}, nil)
+	expectEvent(t, reg, "synced", isKind(EventSynced))
+	reg.SendSecret(registerFrame("r", []byte("correct horse")))
+	expectEvent(t, reg, "registered", func(ev Event) bool { return ev.Frame.Type == protocol.MsgRegistered })
+	reg.Quit()
+	expectEvent(t, reg, "closed", isKind(EventClosed))
+
+	px := startProxy(t, ts.addr)
+	opts := uiOpts(px.addr, "alice")
+	opts.Login = true
+	ui := startUI(t, opts, 80, 20)
+	ui.waitPrompt("password for alice:")
+	ui.line("correct horse")
+	ui.waitFor("joined #lobby as alice (logged in)")
+	px.cut()
+	ui.waitFor("the session of alice could not be resumed: log in again")
+	ui.waitPrompt("password for alice:")
+	ui.line("correct horse")
+	ui.waitFor("reconnected (a new session) — nothing missed")
+	ui.waitPrompt("[#lobby] alice>")
+	if ui.count("correct horse") != 0 {
+		t.Fatalf("the password is on screen:\n%s", strings.Join(ui.vt.All(), "\n"))
+	}
+}
