@@ -66,6 +66,7 @@ func runAttack(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	fs.IntVar(&cfg.Bombs, "bombs", cfg.Bombs, "history-bomb: max-escaped messages")
 	fs.IntVar(&cfg.NonReaders, "non-readers", cfg.NonReaders, "history-bomb: joiners that never read")
 	fs.Float64Var(&cfg.UserRate, "user-rate", cfg.UserRate, "messages per second each well-behaved user sends")
+	fs.IntVar(&cfg.UserSize, "user-size", 0, "pad the pair's message text to this many `bytes` (0: about 30)")
 	fs.DurationVar(&cfg.FreshEvery, "fresh-every", cfg.FreshEvery, "a fresh connection joins this often")
 	fs.DurationVar(&cfg.Drain, "drain", cfg.Drain, "after the attack, how long to wait for the pair's messages in flight")
 	fs.IntVar(&cfg.ExpectPerIP, "expect-per-ip", cfg.ExpectPerIP, "one-address: the server's max_per_ip (the target)")

@@ -254,9 +254,15 @@ func TestFrameReader(t *testing.T) {
 
 func TestMessageText(t *testing.T) {
 	at := time.Unix(1700000000, 123456789)
-	seq, got, ok := parseText(messageText(42, at))
-	if !ok || seq != 42 || !got.Equal(at) {
-		t.Errorf("parseText = %d %v %v", seq, got, ok)
+	for _, size := range []int{0, 10, 40, 4096} {
+		text := messageText(42, at, size)
+		if size > 40 && len(text) != size {
+			t.Errorf("size %d: text of %d bytes", size, len(text))
+		}
+		seq, got, ok := parseText(text)
+		if !ok || seq != 42 || !got.Equal(at) {
+			t.Errorf("size %d: parseText = %d %v %v", size, seq, got, ok)
+		}
 	}
 	if _, _, ok := parseText("wb x y"); ok {
 		t.Error("parsed garbage")

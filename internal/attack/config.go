@@ -37,7 +37,10 @@ type Config struct {
 	// NonReaders are history-bomb's joiners that never read.
 	NonReaders int
 
-	UserRate   float64       // messages per second each well-behaved user sends
+	UserRate float64 // messages per second each well-behaved user sends
+	// UserSize pads the pair's message text to this many bytes (0: the
+	// bare marker, about 30 bytes).
+	UserSize   int
 	FreshEvery time.Duration // a fresh join every this often
 	// Drain is how long, after the attack phase, the pair waits for
 	// messages still in flight before counting the rest as lost.
@@ -115,6 +118,8 @@ func (c *Config) Validate() error {
 		return errors.New("nick-rate must be above 0 and at most 1000 per second")
 	case !(c.UserRate > 0) || c.UserRate > 1000:
 		return errors.New("user-rate must be above 0 and at most 1000 per second")
+	case c.UserSize < 0 || c.UserSize > 4096:
+		return errors.New("user-size must be from 0 to 4096 bytes")
 	case c.Partial < 1:
 		return errors.New("partial must be at least 1 byte")
 	case c.ServerPID < 0:

@@ -39,6 +39,7 @@ type ConfigSummary struct {
 	Bombs      int     `json:"bombs,omitempty"`
 	NonReaders int     `json:"non_readers,omitempty"`
 	UserRate   float64 `json:"user_rate"`
+	UserSize   int     `json:"user_size,omitempty"`
 	DurationS  float64 `json:"duration_s"`
 }
 

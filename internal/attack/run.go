@@ -114,7 +114,7 @@ func waitBounded(cr *crowd, d time.Duration, rep *Report) {
 }
 
 func summarize(c *Config) ConfigSummary {
-	s := ConfigSummary{InFlight: c.InFlight, UserRate: c.UserRate, DurationS: c.phase().Seconds()}
+	s := ConfigSummary{InFlight: c.InFlight, UserRate: c.UserRate, UserSize: c.UserSize, DurationS: c.phase().Seconds()}
 	switch c.Scenario {
 	case "joinstorm":
 		s.Joins = c.Joins

@@ -150,14 +150,19 @@ func (u *user) write(b []byte) error {
 	return writeAll(u.conn, b)
 }
 
-// messageText carries the sequence number and the scheduled send time.
-func messageText(seq int64, at time.Time) string {
-	return "wb " + strconv.FormatInt(seq, 10) + " " + strconv.FormatInt(at.UnixNano(), 10)
+// messageText carries the sequence number and the scheduled send time,
+// padded with x to size bytes.
+func messageText(seq int64, at time.Time, size int) string {
+	s := "wb " + strconv.FormatInt(seq, 10) + " " + strconv.FormatInt(at.UnixNano(), 10)
+	if pad := size - len(s) - 1; pad > 0 {
+		s += " " + strings.Repeat("x", pad)
+	}
+	return s
 }
 
 func parseText(s string) (seq int64, at time.Time, ok bool) {
 	f := strings.Fields(s)
-	if len(f) != 3 || f[0] != "wb" {
+	if len(f) < 3 || len(f) > 4 || f[0] != "wb" {
 		return 0, time.Time{}, false
 	}
 	seq, err1 := strconv.ParseInt(f[1], 10, 64)
@@ -214,7 +219,7 @@ func (u *user) send(start time.Time) {
 			return
 		case <-t.C:
 		}
-		b := append([]byte(`{"type":"message","text":`), protocol.AppendString(nil, messageText(seq, at))...)
+		b := append([]byte(`{"type":"message","text":`), protocol.AppendString(nil, messageText(seq, at, u.p.cfg.UserSize))...)
 		b = append(b, `,"ref":"m`...)
 		b = strconv.AppendInt(b, seq, 10)
 		b = append(b, "\"}\n"...)
