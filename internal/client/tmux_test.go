@@ -415,11 +415,10 @@ func TestTmuxTallDraft(t *testing.T) {
 		m.press("alice", "Up", "Up", "Up", "Up", "Up")
 	}
 	m.press("alice", "Home")
-	rows := m.waitFor("alice", "[#lobby] alice> pasted row 01")
-	row, col := m.cursor("alice")
-	if row >= len(rows) || !strings.HasPrefix(rows[row], "[#lobby] alice> pasted row 01") || col != len("[#lobby] alice> ") {
-		t.Fatalf("after Home the cursor is at %d,%d; screen:\n%s", row, col, strings.Join(rows, "\n"))
-	}
+	m.waitScreen("alice", "the cursor at the start of the draft", func(rows []string) bool {
+		row, col := m.cursor("alice") // the keys may still be on their way: wait for it
+		return row < len(rows) && strings.HasPrefix(rows[row], "[#lobby] alice> pasted row 01") && col == len("[#lobby] alice> ")
+	})
 	m.press("alice", "C-g")
 	m.waitScreen("alice", "the draft dropped", func(rows []string) bool { return lastRow(rows) == "[#lobby] alice>" })
 }

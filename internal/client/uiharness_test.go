@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"io"
 	"os"
 	"strings"
 	"testing"
@@ -30,6 +31,7 @@ func (s *fakeScreen) Resized() <-chan os.Signal { return s.resized }
 type uiRun struct {
 	t    *testing.T
 	vt   *termtest.VT
+	raw  *syncBuffer // every byte written to the terminal
 	keys chan []byte
 	done chan uiResult
 }
@@ -43,12 +45,12 @@ type uiResult struct {
 func startUI(t *testing.T, opts Options, w, h int) *uiRun {
 	t.Helper()
 	vt := termtest.New(w, h, term.RuneWidth)
-	r := &uiRun{t: t, vt: vt, keys: make(chan []byte, 256), done: make(chan uiResult, 1)}
+	r := &uiRun{t: t, vt: vt, raw: newSyncBuffer(), keys: make(chan []byte, 256), done: make(chan uiResult, 1)}
 	if opts.Backoff.Min == 0 {
 		opts.Backoff = testConfig("").Backoff
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	u := newUI(ctx, opts, &fakeScreen{vt: vt, resized: make(chan os.Signal)}, vt, r.keys)
+	u := newUI(ctx, opts, &fakeScreen{vt: vt, resized: make(chan os.Signal)}, io.MultiWriter(r.raw, vt), r.keys)
 	go func() {
 		code, msg := u.run()
 		u.t.Close()
