@@ -73,6 +73,15 @@ func (r *uiRun) typ(s string) { r.keys <- []byte(s) }
 // line types s and Enter.
 func (r *uiRun) line(s string) { r.typ(s + "\r") }
 
+// secretLine types s one key at a time (each drawn, were it shown), then
+// Enter.
+func (r *uiRun) secretLine(s string) {
+	for _, c := range s {
+		r.typ(string(c))
+	}
+	r.typ("\r")
+}
+
 // wait waits until cond holds for the screen (and the rows scrolled off
 // above it), and returns them; every change of the screen is looked at.
 func (r *uiRun) wait(what string, cond func(all, screen []string) bool) []string {
