@@ -282,6 +282,10 @@ func (u *ui) frame(f Frame) []term.Line {
 			}
 			if mention {
 				u.t.Bell()
+				u.attention = "@ " + term.Clean(f.From) + " " + term.RoomName(f.Room) + " " + u.r.Clock(f.TS)
+				if !u.v2 {
+					u.attention = "@ " + term.Clean(f.From) + " " + u.r.Clock(f.TS)
+				}
 			}
 		}
 		return append(lines, u.r.Frame(f.ServerFrame)...)
@@ -295,6 +299,7 @@ func (u *ui) frame(f Frame) []term.Line {
 		}
 		if !u.isSelf(f.From) && !f.History {
 			u.t.Bell()
+			u.attention = "private from " + term.Clean(f.From) + " " + u.r.Clock(f.TS)
 		}
 	case protocol.MsgJoined:
 		u.roomOf(f.Room).members.add(f.Username)

@@ -85,6 +85,7 @@ type ui struct {
 	offline    bool   // the link is down
 	lastRetry  string // the last retry problem shown, so it is not repeated
 	queuedNote bool   // "queued while offline" said for this outage
+	attention  string // the last mention or private, in the status row until the user sends something
 	closed     error  // the link gave up (EventClosed)
 	secretRef  map[string]term.Request
 	secrets    int    // refs given to register and password frames

@@ -52,13 +52,14 @@ func (u *ui) cycle(dir int) {
 }
 
 // updateStatus draws the status row: the rooms with their numbers, the
-// current one in brackets, unread counts and mentions for the others, and
-// what waits to be sent. It is shown when there is more than one room or
+// current one in brackets, unread counts and mentions for the others, the
+// last mention or private (until the user sends something), and what
+// waits to be sent. It is shown when there is more than one room or
 // something to say.
 func (u *ui) updateStatus() {
 	var parts []string
 	activity := false
-	if u.v2 {
+	if u.v2 && len(u.rooms) > 1 {
 		for i, room := range u.rooms {
 			label := strconv.Itoa(i+1) + ":" + term.RoomName(room)
 			rs := u.room[room]
@@ -82,9 +83,13 @@ func (u *ui) updateStatus() {
 			if u.offline {
 				what = strconv.Itoa(n) + " waiting for the connection"
 			}
-			status = strings.TrimSpace(status + " | " + what)
+			status = strings.TrimPrefix(status+" | "+what, " | ")
 			activity = true
 		}
+	}
+	if u.attention != "" {
+		status = strings.TrimPrefix(status+" | "+u.attention, " | ")
+		activity = true
 	}
 	if !activity && len(u.rooms) < 2 {
 		status = ""

@@ -12,6 +12,7 @@ import (
 // submit acts on a line typed at the prompt; it reports whether to quit.
 func (u *ui) submit(line string) bool {
 	u.remember(line)
+	u.attention = "" // seen: the user is answering
 	c, err := parseInput(line)
 	if err != nil {
 		u.t.PrintLines(u.r.Problem(err.Error()))

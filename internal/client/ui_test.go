@@ -297,13 +297,20 @@ func TestUIBugs(t *testing.T) {
 		})
 	})
 
-	t.Run("10 a mention rings the bell", func(t *testing.T) {
+	t.Run("10 a mention rings the bell and stays in the status row", func(t *testing.T) {
 		before := ui.vt.Bells()
 		bob.Send(messageFrame("", "hey Alice!"))
 		ui.waitFor("<bob> hey Alice!")
 		if ui.vt.Bells() == before {
 			t.Error("no bell")
 		}
+		ui.wait("the mention in the status row", func(_, screen []string) bool {
+			return len(screen) > 1 && strings.HasPrefix(screen[len(screen)-2], "@ bob #lobby ")
+		})
+		ui.line("yes?")
+		ui.wait("the status row gone once answered", func(_, screen []string) bool {
+			return len(screen) > 1 && !strings.Contains(screen[len(screen)-2], "@ bob")
+		})
 	})
 
 	t.Run("11 the connection says whether it is encrypted", func(t *testing.T) {

@@ -371,6 +371,9 @@ func (r *Renderer) dated(t time.Time, lines []Line) []Line {
 	return append([]Line{{Text: p.paint(sgrDim, "—— "+text+" ——")}}, lines...)
 }
 
+// Clock is the time stamp of ts as the renderer shows it ("15:04").
+func (r *Renderer) Clock(ts string) string { return r.clock(r.localTime(ts)) }
+
 // DayOf says when t is, for a person: "today", "yesterday", "Nov 25",
 // "2025-11-25".
 func (r *Renderer) DayOf(ts string) string {
