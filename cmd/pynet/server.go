@@ -84,7 +84,14 @@ func parseServerFlags(args []string, stderr io.Writer) (*serverFlags, error) {
 	fs.BoolVar(&sf.metricsPub, "metrics-public", false, "allow -metrics on an address other hosts can reach")
 	fs.BoolVar(&sf.pprof, "pprof", false, "also serve /debug/pprof/ on the -metrics address")
 	fs.StringVar(&sf.metrics, "metrics", "", "serve /metrics (Prometheus) and /debug/vars over HTTP on `host:port` (off by default; a loopback address unless -metrics-public)")
-	if err := fs.Parse(args); err != nil {
+	fs.SetOutput(io.Discard) // a bad flag is said in one line by the caller, not with the whole usage
+	err := fs.Parse(args)
+	fs.SetOutput(stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		fs.Usage()
+		return nil, err
+	}
+	if err != nil {
 		return nil, err
 	}
 	if fs.NArg() > 0 {
@@ -128,7 +135,7 @@ func runServer(ctx context.Context, args []string) int {
 		return 0
 	}
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "pynet server: %v\n", err)
+		fmt.Fprintf(os.Stderr, "pynet server: %v\nrun 'pynet server -h' for the flags\n", err)
 		return 2
 	}
 	level, _ := parseLevel(sf.logLevel)
