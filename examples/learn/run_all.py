@@ -317,7 +317,13 @@ def section(title):
 SHARED = {}   # the server of sections 1 to 3, as the text uses one
 
 
-@section("0. The text and the files")
+def slug(heading):
+    """The anchor GitHub gives a heading."""
+    h = re.sub(r"[^\w\- ]", "", heading.strip().lower())
+    return h.replace(" ", "-")
+
+
+@section("0. The documents and the files")
 def s_text():
     """Every listing is an exact excerpt of its file; every experiment is used."""
     blocks = re.findall(r"```(?:python|go)\n(?:#|//) from examples/learn/(\S+)\n(.*?)```", LEARN, re.S)
@@ -333,8 +339,28 @@ def s_text():
                     f"docs/learn.md uses examples/learn/{name}")
     for link in sorted(set(re.findall(r"\]\(\.\./examples/learn/([^)#]*)\)", LEARN))):
         R.check(os.path.exists(os.path.join(HERE, link)), f"the link to examples/learn/{link} works")
-    outside = re.findall(r"\]\((\.\./\.\./[^)]*|/[^)]*)\)", LEARN) + re.findall(r"shared folder|\.\./shared", LEARN)
-    R.check(not outside, "docs/learn.md points nowhere outside the repository", repr(outside))
+    # No document points outside the repository, and every link and anchor resolves.
+    docs = ["README.md", "docs/learn.md", "docs/protocol.md", "docs/architecture.md", "examples/learn/README.md"]
+    texts = {d: open(os.path.join(ROOT, d), encoding="utf-8").read() for d in docs}
+    for d, t in texts.items():
+        bad = re.findall(r"shared folder|\.\./shared|PROTOCOL\.md|STYLE\.md", t)
+        R.check(not bad, f"{d} points nowhere outside the repository", repr(bad))
+        for target in re.findall(r"\]\(([^)\s]+)\)", t):
+            if re.match(r"[a-z]+:", target):
+                continue
+            path, _, anchor = target.partition("#")
+            full = os.path.normpath(os.path.join(ROOT, os.path.dirname(d), path)) if path else os.path.join(ROOT, d)
+            ok = full.startswith(ROOT) and os.path.exists(full)
+            if ok and anchor and full.endswith(".md"):
+                heads = re.findall(r"^#+ (.*)$", open(full, encoding="utf-8").read(), re.M)
+                ok = anchor in {slug(h) for h in heads}
+            R.check(ok, f"{d}: the link {target} resolves")
+    # protocol.md names every frame type, error code and reason the code defines.
+    codes = open(os.path.join(ROOT, "protocol", "codes.go")).read()
+    proto = texts["docs/protocol.md"]
+    for kind, name in re.findall(r"^\t(Msg|Code|Reason)\w+\s+= \"(\w+)\"", codes, re.M):
+        want = f"| `{name}` |" if kind == "Code" else f"`{name}`"
+        R.check(want in proto, f"docs/protocol.md describes {kind.lower()} {name}", want)
 
 
 @section("1. The TCP handshake")
