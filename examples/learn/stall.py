@@ -1,6 +1,6 @@
 # stall.py PORT [nofrozen] [SECONDS]: against toy_threads.py (docs/learn.md,
 # "Fanout"). A frozen client connects and never reads; a talker sends about
-# 1 MB/s for SECONDS (8 by default); then a victim sends one line and a
+# 4 MB/s for SECONDS (3 by default); then a victim sends one line and a
 # watcher waits for it, at most 2 s. With the frozen client, `ss -tnmi`
 # shows both ends of its connection just before the victim speaks. Restart
 # the toy server between runs.
@@ -9,7 +9,7 @@ port = int(sys.argv[1])
 args = sys.argv[2:]
 with_frozen = "nofrozen" not in args
 args = [a for a in args if a != "nofrozen"]
-seconds = float(args[0]) if args else 8
+seconds = float(args[0]) if args else 3
 
 def dial():
     return socket.create_connection(("127.0.0.1", port))
@@ -37,8 +37,8 @@ threading.Thread(target=drain, args=(victim,), daemon=True).start()
 time.sleep(0.3)
 
 def flood():
-    for i in range(100000):                # about 1 MB/s, paced
-        talker.sendall(b"x" * 1000 + b"\n")
+    for i in range(100000):                # about 4 MB/s, paced
+        talker.sendall(b"x" * 4000 + b"\n")
         time.sleep(0.0005)
 threading.Thread(target=flood, daemon=True).start()
 time.sleep(seconds)                        # long enough to fill frozen's buffers
