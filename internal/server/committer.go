@@ -39,6 +39,8 @@ type committer struct {
 	// next is closed once the commit that carries the current saves is
 	// done: frames that reveal a new session token wait for it.
 	next chan struct{}
+	// delivered is closed (and replaced) after each batch is delivered.
+	delivered chan struct{}
 }
 
 const (
@@ -51,13 +53,14 @@ var errStoreFailed = errors.New("the message store failed; the server is stoppin
 
 func newCommitter(h *hub) *committer {
 	return &committer{
-		h:      h,
-		wake:   make(chan struct{}, 1),
-		slots:  make(chan struct{}, maxInFlight),
-		stop:   make(chan struct{}),
-		done:   make(chan struct{}),
-		failed: make(chan struct{}),
-		saves:  make(map[*session]struct{}),
+		h:         h,
+		wake:      make(chan struct{}, 1),
+		slots:     make(chan struct{}, maxInFlight),
+		stop:      make(chan struct{}),
+		done:      make(chan struct{}),
+		failed:    make(chan struct{}),
+		saves:     make(map[*session]struct{}),
+		delivered: make(chan struct{}),
 	}
 }
 
@@ -192,6 +195,8 @@ func (c *committer) flush(onFail func(error)) bool {
 			for _, m := range msgs {
 				h.deliverLocked(m)
 			}
+			close(c.delivered)
+			c.delivered = make(chan struct{})
 			h.mu.Unlock()
 			for range msgs {
 				<-c.slots

@@ -42,18 +42,21 @@ type conn struct {
 	reason string     // why the connection ends; set once, by stop
 
 	// Touched only by the reader goroutine.
-	lr        *protocol.LineReader
-	bucket    *tokenBucket // nil when the rate limit is off
-	joined    bool
-	v2        bool      // joined with protocol 2
-	lastHeard time.Time // last complete non-blank line
-	nextPing  time.Time // when to ping if still silent
-	joinBy    time.Time // join deadline; zero when off or joined
-	rearm     bool      // the read deadline must be recomputed
-	armed     time.Time // the read deadline in force (zero: none)
-	lineSince time.Time // when the first byte of the pending line arrived; zero: no partial line
-	bytesIn   int64     // lr.BytesRead() already added to the stats
-	byeRef    *protocol.Frame
+	lr     *protocol.LineReader
+	bucket *tokenBucket // nil when the rate limit is off
+	joined bool
+	v2     bool // joined with protocol 2
+	// lastAccepted is the id of the last message this connection sent
+	// that the hub accepted (set under hub.mu by the reader's own calls).
+	lastAccepted int64
+	lastHeard    time.Time // last complete non-blank line
+	nextPing     time.Time // when to ping if still silent
+	joinBy       time.Time // join deadline; zero when off or joined
+	rearm        bool      // the read deadline must be recomputed
+	armed        time.Time // the read deadline in force (zero: none)
+	lineSince    time.Time // when the first byte of the pending line arrived; zero: no partial line
+	bytesIn      int64     // lr.BytesRead() already added to the stats
+	byeRef       *protocol.Frame
 }
 
 func newConn(s *Server, nc netConn, num uint64, now time.Time) *conn {
@@ -111,6 +114,12 @@ func (c *conn) finish(why string, err error) {
 	defer c.srv.wg.Done()
 	defer c.srv.release(c)
 	defer c.lr.ReleaseBudget()
+	if why == protocol.ReasonQuit || why == protocol.ReasonDisconnect {
+		// Messages this connection sent before leave or EOF get their acks
+		// (PROTOCOL §1: complete frames are handled before the close): with
+		// a store they may still be in the committer.
+		c.srv.hub.waitDelivered(c.lastAccepted, c.srv.cfg.WriteTimeout)
+	}
 	c.stop(why)
 	reason := c.stopped()
 	c.srv.hub.detach(c, reason)

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -301,4 +302,26 @@ func TestTokensAreStoredBeforeTheyAreSent(t *testing.T) {
 	}
 	close(g.open)
 	c.readJoin(1)
+}
+
+// With a store, a message followed at once by leave (or EOF) still gets its
+// ack before the bye: complete frames are handled before the close.
+func TestAckBeforeByeWithStore(t *testing.T) {
+	ds := startDurable(t, t.TempDir(), nil)
+	for _, ending := range []string{`{"type":"leave"}` + "\n", ""} {
+		c := ds.dial(t)
+		c.write(`{"type":"join","username":"x"}` + "\n" + `{"type":"message","text":"t","ref":"r"}` + "\n" + ending)
+		if ending == "" {
+			c.nc.(*net.TCPConn).CloseWrite()
+		}
+		var got []string
+		for _, f := range c.expectClosed() {
+			if !f.History {
+				got = append(got, f.Type)
+			}
+		}
+		if strings.Join(got, ",") != "welcome,ack,bye" && strings.Join(got, ",") != "welcome,ack" {
+			t.Fatalf("ending %q: got %v, want welcome, ack (, bye)", ending, got)
+		}
+	}
 }

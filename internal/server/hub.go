@@ -241,6 +241,9 @@ func (h *hub) acceptLocked(m *outMsg, text string, action bool) {
 	if m.ref != "" && from.v2 {
 		m.entry = from.refs.add(m.ref, m.id, m.ts, h.store == nil)
 	}
+	if m.via != nil {
+		m.via.lastAccepted = m.id
+	}
 	if h.commit == nil {
 		h.deliverLocked(m)
 		return
@@ -552,4 +555,30 @@ func (h *hub) restore() error {
 		}
 	}
 	return nil
+}
+
+// waitDelivered waits until every id up to id is delivered (so its ack is
+// queued), for at most d. In memory mode delivery is immediate.
+func (h *hub) waitDelivered(id int64, d time.Duration) {
+	cm := h.commit
+	if cm == nil || id == 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	for {
+		h.mu.Lock()
+		done, ch := h.lastID >= id, cm.delivered
+		h.mu.Unlock()
+		if done {
+			return
+		}
+		select {
+		case <-ch:
+		case <-cm.failed:
+			return
+		case <-t.C:
+			return
+		}
+	}
 }
