@@ -44,8 +44,9 @@ type outQueue struct {
 	startFn func()
 
 	mu        sync.Mutex // protects the fields below
-	frames    []outItem
-	spare     []outItem // the slice the writer gave back, reused for frames
+	frames    [][]byte   // frames to write; a nil entry stands for the next of srcs
+	srcs      []replaySource
+	spare     [][]byte  // the slice the writer gave back, reused for frames
 	pending   int       // counted bytes queued or being written
 	unswapped int       // counted bytes in frames, not yet taken by the writer
 	writing   bool      // a writer goroutine is running
@@ -71,21 +72,17 @@ func newOutQueue(srv *Server, nc net.Conn, trace *wiretrace.Tracer, onFail func(
 	return q
 }
 
-// outItem is one entry of a queue: a frame, or a replay source that the
-// writer expands into frames when it reaches it (replays are read from
-// history as the connection drains, PROTOCOL §5.4).
-type outItem struct {
-	frame []byte
-	src   replaySource
-}
-
-// enqueueSource queues a replay. It does not count against the limit: it
+// enqueueSource queues a replay: a source the writer expands into frames
+// when it reaches it (replays are read from history as the connection
+// drains, PROTOCOL §5.4). In frames it is a nil entry, and the source waits
+// in srcs: the hot path keeps plain [][]byte entries. It does not count against the limit: it
 // holds no bytes until the writer reaches it, and then produces at most
 // replayChunk bytes at a time. Frames queued after it wait behind it.
 func (q *outQueue) enqueueSource(src replaySource) {
 	q.mu.Lock()
 	if !q.final {
-		q.frames = append(q.frames, outItem{src: src})
+		q.frames = append(q.frames, nil)
+		q.srcs = append(q.srcs, src)
 		q.startWriterLocked()
 	}
 	q.mu.Unlock()
@@ -118,7 +115,14 @@ func (q *outQueue) enqueueFrame(frame []byte, counted, lazy bool) bool {
 			q.srv.stats.noteQueue(q.pending)
 		}
 	}
-	q.frames = append(q.frames, outItem{frame: frame})
+	if n := len(q.frames); n == cap(q.frames) && n >= maxSpare {
+		// A burst: take a large slice an idle queue gave back rather than
+		// growing this one step by step.
+		if big := getFrameSlice(); cap(big) > n {
+			q.frames = append(big, q.frames...)
+		}
+	}
+	q.frames = append(q.frames, frame)
 	switch {
 	case q.writing:
 	case lazy:
@@ -158,11 +162,13 @@ func (q *outQueue) closeAfter(bye []byte, grace time.Duration, dropUnsent bool) 
 	if dropUnsent {
 		clear(q.frames)
 		q.frames = q.frames[:0]
+		clear(q.srcs)
+		q.srcs = nil
 		q.pending -= q.unswapped
 		q.unswapped = 0
 	}
 	if bye != nil {
-		q.frames = append(q.frames, outItem{frame: bye})
+		q.frames = append(q.frames, bye)
 	}
 	// The final deadline. A write in progress may only be cut shorter; with
 	// no writer running, q.deadline is a stale one from the last write.
@@ -212,11 +218,15 @@ func (q *outQueue) writeLoop() {
 		if len(q.frames) == 0 {
 			q.writing = false
 			// Going idle: give back slices a burst made large, so an idle
-			// connection holds little. While busy, the writer keeps them.
+			// connection holds little (to a pool that the next busy queue
+			// takes them from, so bursts do not regrow them). While busy, the
+			// writer keeps them.
 			if cap(q.frames) > maxSpare {
+				putFrameSlice(q.frames)
 				q.frames = nil
 			}
 			if cap(q.spare) > maxSpare {
+				putFrameSlice(q.spare)
 				q.spare = nil
 			}
 			if q.final {
@@ -225,8 +235,8 @@ func (q *outQueue) writeLoop() {
 			q.mu.Unlock()
 			return
 		}
-		batch, counted := q.frames, q.unswapped
-		q.frames, q.spare, q.unswapped = q.spare[:0], nil, 0
+		batch, srcs, counted := q.frames, q.srcs, q.unswapped
+		q.frames, q.spare, q.srcs, q.unswapped = q.spare[:0], nil, nil, 0
 		dl := time.Now().Add(q.timeout)
 		if q.final && q.deadline.Before(dl) {
 			dl = q.deadline
@@ -238,7 +248,7 @@ func (q *outQueue) writeLoop() {
 		q.nc.SetWriteDeadline(dl)
 		q.mu.Unlock()
 
-		err := q.write(batch)
+		err := q.write(batch, srcs)
 
 		q.mu.Lock()
 		q.pending -= counted
@@ -246,7 +256,7 @@ func (q *outQueue) writeLoop() {
 		q.spare = batch[:0]
 		if err != nil {
 			clear(q.frames)
-			q.frames, q.unswapped, q.pending = nil, 0, 0
+			q.frames, q.srcs, q.unswapped, q.pending = nil, nil, 0, 0
 			q.final, q.writing, q.failed = true, false, true
 			q.signalDoneLocked()
 			q.mu.Unlock()
@@ -276,6 +286,23 @@ const coalesceLimit = 64 << 10
 // replay (PROTOCOL §5.4).
 const replayChunk = 16 << 10
 
+// frameSlices keeps the frame slices idle queues give back, so that a queue
+// that gets busy again does not regrow its slice from nothing.
+var frameSlices sync.Pool
+
+func getFrameSlice() [][]byte {
+	if p, ok := frameSlices.Get().(*[][]byte); ok {
+		return *p
+	}
+	return nil
+}
+
+func putFrameSlice(s [][]byte) {
+	clear(s[:cap(s)])
+	s = s[:0]
+	frameSlices.Put(&s)
+}
+
 var writeBufs = sync.Pool{New: func() any { b := make([]byte, 0, coalesceLimit); return &b }}
 
 // write sends a batch of frames with as few syscalls as it can: a single
@@ -287,22 +314,23 @@ var writeBufs = sync.Pool{New: func() any { b := make([]byte, 0, coalesceLimit);
 // for good, which costs idle connections memory after a burst.) A replay
 // source in the batch is expanded here, a chunk at a time, each chunk
 // written before the next is read.
-func (q *outQueue) write(batch []outItem) error {
-	if len(batch) == 1 && batch[0].src == nil {
-		return q.writeOut(batch[0].frame)
+func (q *outQueue) write(batch [][]byte, srcs []replaySource) error {
+	if len(batch) == 1 && batch[0] != nil {
+		return q.writeOut(batch[0])
 	}
 	bp := writeBufs.Get().(*[]byte)
 	defer writeBufs.Put(bp)
 	buf := (*bp)[:0]
-	for _, it := range batch {
-		if it.src != nil {
+	for _, f := range batch {
+		if f == nil {
 			var err error
-			if buf, err = q.writeSource(buf, it.src); err != nil {
+			buf, err = q.writeSource(buf, srcs[0])
+			srcs[0], srcs = nil, srcs[1:]
+			if err != nil {
 				return err
 			}
 			continue
 		}
-		f := it.frame
 		if len(buf) > 0 && len(buf)+len(f) > coalesceLimit {
 			if err := q.writeOut(buf); err != nil {
 				return err

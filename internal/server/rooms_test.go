@@ -309,6 +309,7 @@ func TestPresenceLimit(t *testing.T) {
 	c.expect("renamed") // to itself only: the room is over the limit
 	c.send(`{"type":"leave"}`)
 	c.expect("bye")
+	eventually(t, wait, "c's departure", func() bool { return ts.Stats().Joined.Load() == 3 })
 	v1.send(`{"type":"leave"}`)
 	v1.expect("bye")
 	// Back to 2 members after old's leave: that change is announced.
