@@ -60,6 +60,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	sqlite "modernc.org/sqlite" // registers the "sqlite" database/sql driver
@@ -82,6 +83,12 @@ const (
 	// journalSizeLimit truncates the WAL back to this size after a
 	// checkpoint that emptied it, should a burst have grown it.
 	journalSizeLimit = 64 << 20
+	// checkpointEvery is how often the background checkpointer copies the
+	// WAL into the database file while there are writes. Commits never
+	// checkpoint themselves (wal_autocheckpoint=0): a checkpoint inside a
+	// commit, with its syncs, would add milliseconds to that commit and to
+	// every message waiting for it.
+	checkpointEvery = 250 * time.Millisecond
 )
 
 // Options configures Open.
@@ -111,6 +118,13 @@ type Store struct {
 	reads readStmts
 
 	wdb *sql.DB // holds the one write connection
+
+	// The background checkpointer: its own connection, told by dirty
+	// that there were commits since its last run.
+	cdb    *sql.DB
+	dirty  atomic.Bool
+	ckStop chan struct{}
+	ckDone chan struct{}
 
 	// mu serialises the writes and guards everything below.
 	mu      sync.Mutex
@@ -276,6 +290,7 @@ func (s *Store) openDB(migs []string) error {
 	for _, p := range []string{
 		"PRAGMA synchronous=" + level(s.always),
 		"PRAGMA journal_size_limit=" + strconv.Itoa(journalSizeLimit),
+		"PRAGMA wal_autocheckpoint=0",
 	} {
 		if _, err := s.wc.ExecContext(ctx, p); err != nil {
 			return fmt.Errorf("%s: %w", p, err)
@@ -302,7 +317,36 @@ func (s *Store) openDB(migs []string) error {
 	n := max(4, runtime.GOMAXPROCS(0))
 	s.rdb.SetMaxOpenConns(n)
 	s.rdb.SetMaxIdleConns(n)
-	return s.reads.prepare(ctx, s.rdb)
+	if err := s.reads.prepare(ctx, s.rdb); err != nil {
+		return err
+	}
+	if s.cdb, err = sql.Open("sqlite", dsn(s.path, busy)); err != nil {
+		return err
+	}
+	s.cdb.SetMaxOpenConns(1)
+	s.ckStop, s.ckDone = make(chan struct{}), make(chan struct{})
+	go s.checkpointer()
+	return nil
+}
+
+// checkpointer copies the WAL into the database file in the background, a
+// PASSIVE checkpoint at a time (it never blocks the writer or the readers,
+// and does what it can). A failed checkpoint is tried again at the next
+// tick; closing the write connection checkpoints whatever is left.
+func (s *Store) checkpointer() {
+	defer close(s.ckDone)
+	t := time.NewTicker(checkpointEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.ckStop:
+			return
+		case <-t.C:
+			if s.dirty.Swap(false) {
+				s.cdb.Exec("PRAGMA wal_checkpoint(PASSIVE)")
+			}
+		}
+	}
 }
 
 func level(full bool) string {
@@ -394,6 +438,10 @@ func (s *Store) Close() error {
 		}
 	}
 	s.mu.Unlock()
+	if s.ckStop != nil {
+		close(s.ckStop)
+		<-s.ckDone
+	}
 	// The readers first, so that the write connection is the last one:
 	// closing it checkpoints the WAL into the database file.
 	if err := s.closeDBs(); err != nil {
@@ -404,6 +452,9 @@ func (s *Store) Close() error {
 
 func (s *Store) closeDBs() error {
 	var errs []error
+	if s.cdb != nil {
+		errs = append(errs, s.cdb.Close())
+	}
 	s.reads.close()
 	if s.rdb != nil {
 		errs = append(errs, s.rdb.Close())
@@ -459,6 +510,7 @@ func (s *Store) writeTx(full bool, fn func(ctx context.Context) error) (bool, er
 		_, _ = s.wc.ExecContext(ctx, "ROLLBACK")
 		return false, err
 	}
+	s.dirty.Store(true) // for the checkpointer
 	if full {
 		s.nSynced++
 		s.dirtySince = time.Time{}

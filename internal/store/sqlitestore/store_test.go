@@ -693,3 +693,34 @@ func TestQueryPlans(t *testing.T) {
 		}
 	}
 }
+
+// Commits never checkpoint (a checkpoint's syncs would delay the messages
+// waiting for that commit); the background checkpointer copies the WAL into
+// the database file soon after.
+func TestBackgroundCheckpoint(t *testing.T) {
+	dir := t.TempDir()
+	s := mustOpen(t, dir, Options{})
+	var auto int
+	if err := s.wc.QueryRowContext(t.Context(), "PRAGMA wal_autocheckpoint").Scan(&auto); err != nil || auto != 0 {
+		t.Fatalf("wal_autocheckpoint = %d (%v), want 0 on the write connection", auto, err)
+	}
+	db := filepath.Join(dir, FileName)
+	size := func() int64 {
+		fi, err := os.Stat(db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Size()
+	}
+	before := size()
+	for id := int64(1); id <= 2000; id++ {
+		commit(t, s, pub(id, "r"))
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for size() <= before { // the rows reach the database file only through a checkpoint
+		if time.Now().After(deadline) {
+			t.Fatalf("the WAL was not checkpointed in the background (database file still %d bytes)", size())
+		}
+		time.Sleep(20 * time.Millisecond) // polling a state that has no event
+	}
+}
