@@ -129,7 +129,13 @@ func Start(addr string, srv *server.Server, log *slog.Logger, opts ...Options) (
 		ln:   ln,
 		done: make(chan struct{}),
 	}
-	log.Info("metrics on " + m.URL())
+	// Like "listening on", logged at the lowest level the logger shows:
+	// scripts wait for it to learn the port.
+	level := slog.LevelInfo
+	for !log.Enabled(context.Background(), level) && level < slog.LevelError {
+		level += 4
+	}
+	log.Log(context.Background(), level, "metrics on "+m.URL())
 	if ta, ok := ln.Addr().(*net.TCPAddr); ok && !ta.IP.IsLoopback() {
 		log.Warn("the metrics address is reachable from other hosts (-metrics-public); /debug/vars shows the process's internals", "addr", ln.Addr().String(), "pprof", o.Pprof)
 	}
