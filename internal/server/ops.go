@@ -21,6 +21,21 @@ func (h *hub) attachedLocked(c *conn) *session {
 	return s
 }
 
+// memberOfLocked returns c's session and the room it names, or not_in_room.
+// A nil session with a nil error means c is no longer attached: nothing to
+// do or answer.
+func (h *hub) memberOfLocked(c *conn, room string) (*session, *room, *protocol.Error) {
+	s := h.attachedLocked(c)
+	if s == nil {
+		return nil, nil, nil
+	}
+	r := h.rooms[room]
+	if r == nil || !s.inRoom(r) {
+		return s, nil, errNotInRoom(room)
+	}
+	return s, r, nil
+}
+
 func errNotInRoom(room string) *protocol.Error {
 	return &protocol.Error{Code: protocol.CodeNotInRoom, Message: "you are not in room " + protocol.QuoteForMessage(room)}
 }
@@ -112,13 +127,9 @@ func (h *hub) enter(c *conn, room string, since int64, useSince bool, f *protoco
 func (h *hub) exit(c *conn, room string, f *protocol.Frame, now time.Time) *protocol.Error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	s := h.attachedLocked(c)
-	if s == nil {
-		return nil
-	}
-	r := h.rooms[room]
-	if r == nil || !s.inRoom(r) {
-		return errNotInRoom(room)
+	s, r, e := h.memberOfLocked(c, room)
+	if s == nil || e != nil {
+		return e
 	}
 	if ok, wait := s.roomOps.take(now); !ok {
 		return errRateLimited(wait, "enter and exit frames")
@@ -137,13 +148,9 @@ func (h *hub) exit(c *conn, room string, f *protocol.Frame, now time.Time) *prot
 func (h *hub) fetch(c *conn, room string, since int64, f *protocol.Frame) *protocol.Error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	s := h.attachedLocked(c)
-	if s == nil {
-		return nil
-	}
-	r := h.rooms[room]
-	if r == nil || !s.inRoom(r) {
-		return errNotInRoom(room)
+	s, r, e := h.memberOfLocked(c, room)
+	if s == nil || e != nil {
+		return e
 	}
 	c.out.enqueueSource(h.roomReplayLocked(r, since, true, replayFetched, f.Ref, f.HasRef))
 	return nil
