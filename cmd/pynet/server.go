@@ -50,7 +50,7 @@ func parseServerFlags(args []string, stderr io.Writer) (*serverFlags, error) {
 	fs := flag.NewFlagSet("pynet server", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: pynet server [flags]\n\nRuns the PyNet chat server (PROTOCOL.md v2). Durations take Go syntax (30s, 1m30s)\nor a number of seconds; 0 turns a timer off.\n\nflags:\n")
+		fmt.Fprintf(stderr, "usage: pynet server [flags]\n\nRuns the PyNet chat server (protocol version 2: docs/protocol.md). Durations take Go syntax (30s, 1m30s)\nor a number of seconds; 0 turns a timer off.\n\nflags:\n")
 		fs.PrintDefaults()
 	}
 	c := &sf.cfg
