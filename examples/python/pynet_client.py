@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A small PyNet Chat client: Python 3.8+ standard library only.
 
-It joins a PyNet server (PROTOCOL.md, version 2; --protocol 1 for the first
+It joins a PyNet server (protocol version 2, see docs/protocol.md; --protocol 1 for the first
 version), sends every line of stdin as a public message to the current room
 and prints what arrives as readable lines. End of input (Ctrl-D, or the end
 of a pipe) leaves the chat politely.
