@@ -86,6 +86,9 @@ type Server struct {
 // enough for full-speed fanout of small frames, bounded for memory.
 const sendBuffer = 256 << 10
 
+// refuseWriteTimeout bounds the accept loop's own write of a refusal's bye.
+const refuseWriteTimeout = 50 * time.Millisecond
+
 // maxRefusing bounds the goroutines that tell refused connections server_full.
 const maxRefusing = 64
 
@@ -287,7 +290,16 @@ func (s *Server) release(c *conn) {
 func (s *Server) refuse(nc net.Conn, reason string) {
 	s.stats.Closed.Add(reason, 1)
 	if s.refusing.Load() >= maxRefusing {
+		// A flood: no goroutine and no linger, but over plain TCP the bye
+		// still goes out (a fresh socket's buffer takes it at once).
+		if s.cfg.TLS == nil {
+			nc.SetWriteDeadline(time.Now().Add(refuseWriteTimeout))
+			if _, err := nc.Write(protocol.NewFrame(nil, protocol.MsgBye).Str("reason", reason).End()); err == nil {
+				s.stats.FramesOut.Add(protocol.MsgBye, 1)
+			}
+		}
 		nc.Close()
+		s.refusals.note(s.log, reason)
 		return
 	}
 	s.refusing.Add(1)
