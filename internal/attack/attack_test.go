@@ -153,9 +153,12 @@ func TestChurn(t *testing.T) {
 func TestSlowloris(t *testing.T) {
 	t.Parallel()
 	// Room for two max-size partial lines; a line must end within 600 ms.
+	// The server pings before that: an attacker that answered would end
+	// its line with the pong's LF and escape the line timeout.
 	srv := start(t, func(c *server.Config) {
 		c.LineBudget = 2 * (65536 - 512)
 		c.LineTimeout = 600 * time.Millisecond
+		c.PingInterval = 300 * time.Millisecond
 	})
 	cfg := tiny(srv, "slowloris")
 	cfg.Conns = 6

@@ -183,9 +183,9 @@ func (cr *crowd) sleep(d time.Duration) bool {
 	}
 }
 
-// hold reads and discards what a joined connection gets until it ends,
-// answering pings, and notes how it ended.
-func (cr *crowd) hold(c *net.TCPConn, fr *frameReader, onLine func(line []byte)) {
+// hold reads and discards what a connection gets until it ends, answering
+// pings if pong says so, and notes how it ended.
+func (cr *crowd) hold(c *net.TCPConn, fr *frameReader, pong bool, onLine func(line []byte)) {
 	defer cr.drop(c)
 	bye := ""
 	for {
@@ -204,7 +204,9 @@ func (cr *crowd) hold(c *net.TCPConn, fr *frameReader, onLine func(line []byte))
 				bye = decodeSmall(line).Reason
 			}
 		case protocol.MsgPing:
-			cr.write(c, pongFrame)
+			if pong {
+				cr.write(c, pongFrame)
+			}
 		}
 		if onLine != nil {
 			onLine(line)
@@ -251,7 +253,7 @@ loop:
 			if joined != nil {
 				joined(c)
 			}
-			cr.hold(c, fr, onLine)
+			cr.hold(c, fr, true, onLine)
 		}(i)
 	}
 	attempts.Wait()

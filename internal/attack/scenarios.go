@@ -259,13 +259,14 @@ func (cr *crowd) slowConn(i int, partial []byte, sem chan struct{}, deadline tim
 	cr.counts.add("partial lines sent", 1)
 	release()
 	// The reader notes how the server ends the connection; the dripper
-	// stops when it does.
+	// stops when it does. Pings are not answered: a pong's LF would end
+	// the line.
 	gone := make(chan struct{})
 	cr.wg.Add(1)
 	go func() {
 		defer cr.wg.Done()
 		defer close(gone)
-		cr.hold(c, fr, nil)
+		cr.hold(c, fr, false, nil)
 	}()
 	size := len(partial)
 	next := time.Now().Add(rand.N(cr.cfg.Drip))
@@ -437,6 +438,6 @@ func (cr *crowd) bomber(b, n int) {
 	cr.wg.Add(1)
 	go func() {
 		defer cr.wg.Done()
-		cr.hold(c, fr, nil)
+		cr.hold(c, fr, true, nil)
 	}()
 }
