@@ -50,13 +50,18 @@ type LineReader struct {
 	zeroReads int   // consecutive (0, nil) reads, bounded like bufio does
 	total     int64 // bytes read from rd so far
 	budget    Budget
-	reserved  int // bytes reserved from budget for the buffer beyond initialBuf
+	free      int // buffer bytes that need no reservation
+	reserved  int // bytes reserved from budget for the buffer beyond free
 }
 
 // SetBudget makes the reader reserve, from b, every byte its buffer grows
-// beyond its initial size, and give them back when it shrinks. A refused
-// reservation makes ReadLine return ErrBudget.
-func (lr *LineReader) SetBudget(b Budget) { lr.budget = b }
+// beyond free bytes (at least its initial size), and give them back when it
+// shrinks. A refused reservation makes ReadLine return ErrBudget. The free
+// allowance lets every connection send ordinary frames whatever others do
+// to the budget: only lines longer than it compete for it.
+func (lr *LineReader) SetBudget(b Budget, free int) {
+	lr.budget, lr.free = b, max(free, initialBuf)
+}
 
 // ReleaseBudget gives back what the reader holds from its budget; call it
 // when the connection is done.
@@ -165,7 +170,7 @@ func (lr *LineReader) fill() {
 			size = lr.w + 1
 		}
 		if lr.budget != nil {
-			if extra := size - initialBuf - lr.reserved; extra > 0 {
+			if extra := size - lr.free - lr.reserved; extra > 0 {
 				if !lr.budget.Reserve(extra) {
 					lr.err = ErrBudget
 					return

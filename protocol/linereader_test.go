@@ -416,7 +416,7 @@ func TestLineReaderBudget(t *testing.T) {
 	b := &testBudget{limit: 10000}
 	long := strings.Repeat("x", 6000)
 	lr := protocol.NewLineReader(strings.NewReader(long+"\n"+"short\n"), 1<<16)
-	lr.SetBudget(b)
+	lr.SetBudget(b, 0)
 	if line, err := lr.ReadLine(); err != nil || len(line) != 6000 {
 		t.Fatalf("%d bytes, %v", len(line), err)
 	}
@@ -431,12 +431,20 @@ func TestLineReaderBudget(t *testing.T) {
 	}
 	tight := &testBudget{limit: 1000}
 	lr = protocol.NewLineReader(strings.NewReader(long+"\n"), 1<<16)
-	lr.SetBudget(tight)
+	lr.SetBudget(tight, 0)
 	if _, err := lr.ReadLine(); err != protocol.ErrBudget {
 		t.Fatalf("over the budget: %v, want ErrBudget", err)
 	}
 	lr.ReleaseBudget()
 	if tight.used != 0 {
 		t.Fatalf("ReleaseBudget left %d", tight.used)
+	}
+	// Within the free allowance no reservation is needed, even from a
+	// spent budget.
+	spent := &testBudget{limit: 0}
+	lr = protocol.NewLineReader(strings.NewReader(long+"\n"), 1<<16)
+	lr.SetBudget(spent, 8192)
+	if line, err := lr.ReadLine(); err != nil || len(line) != 6000 {
+		t.Fatalf("within the free allowance: %d bytes, %v", len(line), err)
 	}
 }

@@ -80,7 +80,7 @@ func newConn(s *Server, nc netConn, num uint64, now time.Time) *conn {
 	}
 	c.lr = protocol.NewLineReader(in, s.cfg.MaxFrame)
 	if s.lineBudget != nil {
-		c.lr.SetBudget(s.lineBudget)
+		c.lr.SetBudget(s.lineBudget, lineFree)
 	}
 	if s.cfg.rateLimited() {
 		c.bucket = newTokenBucket(s.cfg.Rate, s.cfg.Burst, now)
@@ -173,6 +173,12 @@ func (c *conn) armDeadline() {
 	c.nc.SetReadDeadline(c.armed)
 	c.rearm = false
 }
+
+// lineFree is how much line buffer every connection has outside the
+// server-wide budget: enough for any ordinary frame (a 4,096-byte text
+// even with much escaping), so a well-behaved user is never the one cut off
+// when attackers have spent the budget on long partial lines.
+const lineFree = 16 << 10
 
 // lineClock watches the bytes a connection reads to know since when its
 // current line has been pending (PROTOCOL §1 line_timeout): a read that

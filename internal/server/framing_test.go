@@ -196,13 +196,20 @@ func TestServerFramesAreSingleLineObjects(t *testing.T) {
 // connection whose line needs more memory is cut off (bye server_full);
 // the others, and the budget once given back, are unaffected.
 func TestPartialLineBudget(t *testing.T) {
-	ts := startServer(t, func(c *server.Config) { c.LineBudget = 100 << 10 })
+	ts := startServer(t, func(c *server.Config) { c.LineBudget = 60 << 10 })
 	a := ts.join(t, "a")
 	w := ts.join(t, "w")
 	a.expect("joined")
 	part := `{"type":"message","text":"hi","pad":"` + strings.Repeat("x", 40<<10)
+	// An ordinary frame needs no budget: it fits every connection's free
+	// allowance even when the budget is spent (checked below).
+	ordinary := `{"type":"message","text":"` + strings.Repeat("y", 4000) + `"}` + "\n"
 	a.write(part)
 	eventually(t, wait, "a's partial line to be held", func() bool { return ts.LineBudgetInUse() >= 40<<10 })
+	w.write(ordinary) // a well-behaved user is not the one cut off
+	if m := a.expect("message"); len(m.Text) != 4000 {
+		t.Fatalf("%d bytes", len(m.Text))
+	}
 	b := ts.dial(t)
 	b.write(part)
 	if f := b.next(); f.Type != "bye" || f.Reason != "server_full" {
