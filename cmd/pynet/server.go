@@ -139,9 +139,13 @@ func runServer(ctx context.Context, args []string) int {
 		return 2
 	}
 	level, _ := parseLevel(sf.logLevel)
-	var h slog.Handler = slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})
+	// Logs go through a sink with its own goroutine: a slow stderr must not
+	// slow the accept loop or the connections down.
+	sink := newLogSink(os.Stderr, 4096)
+	defer sink.Close()
+	var h slog.Handler = slog.NewTextHandler(sink, &slog.HandlerOptions{Level: level})
 	if sf.logFormat == "json" {
-		h = slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level})
+		h = slog.NewJSONHandler(sink, &slog.HandlerOptions{Level: level})
 	}
 	log := slog.New(h)
 	sf.cfg.Logger = log
