@@ -229,12 +229,6 @@ func (t *tally) add(k string, n int64) {
 	t.mu.Unlock()
 }
 
-func (t *tally) get(k string) int64 {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.m[k]
-}
-
 func (t *tally) snapshot() map[string]int64 {
 	t.mu.Lock()
 	defer t.mu.Unlock()
