@@ -15,7 +15,7 @@ import (
 func TestPingAfterSilenceThenIdleTimeout(t *testing.T) {
 	ts := startServer(t, func(c *server.Config) {
 		c.PingInterval = 100 * time.Millisecond
-		c.IdleTimeout = 450 * time.Millisecond
+		c.IdleTimeout = 900 * time.Millisecond // room for two pings on a busy machine
 	})
 	watcher := ts.join(t, "w")
 	quiet := ts.join(t, "quiet")
@@ -67,11 +67,12 @@ func TestPingAfterSilenceThenIdleTimeout(t *testing.T) {
 }
 
 func TestAnyLineCountsAsHeard(t *testing.T) {
-	ts := startServer(t, func(c *server.Config) { c.IdleTimeout = 300 * time.Millisecond })
+	ts := startServer(t, func(c *server.Config) { c.IdleTimeout = 600 * time.Millisecond })
 	c := ts.dial(t)
 	// Bad lines keep the connection alive as well as good ones; the idle
-	// timer also runs before join.
-	deadline := time.Now().Add(900 * time.Millisecond)
+	// timer also runs before join. (Each round takes ~100 ms; the timeout
+	// leaves room for a busy machine.)
+	deadline := time.Now().Add(1500 * time.Millisecond)
 	for time.Now().Before(deadline) {
 		c.send(`not json`)
 		c.expectError(protocol.CodeBadJSON)
