@@ -175,7 +175,7 @@ func runServer(ctx context.Context, args []string) int {
 	}
 	sf.cfg.Hasher = argon2id.New()
 	if sf.data != "" {
-		st, err := sqlitestore.Open(sf.data, sqlitestore.Options{Fsync: sf.fsync, Retain: sf.retain})
+		st, err := sqlitestore.Open(sf.data, sqlitestore.Options{Fsync: sf.fsync, Retain: sf.retain, Exclusive: true})
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "pynet server: opening the store: %v\n", err)
 			return 1

@@ -200,3 +200,30 @@ func TestMigrationsRefuseNewer(t *testing.T) {
 	s.Close()
 	wantOpenErr(t, dir, Options{}, s.Path(), "newer than this program knows")
 }
+
+// Two servers on one directory would assign the same ids: the second
+// exclusive open is refused, saying why; tools open without the lock; the
+// lock goes with Close.
+func TestExclusiveOpen(t *testing.T) {
+	dir := t.TempDir()
+	first, err := Open(dir, Options{Exclusive: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(dir, Options{Exclusive: true}); err == nil || !strings.Contains(err.Error(), "another pynet server") {
+		t.Fatalf("second exclusive open: %v", err)
+	}
+	tool, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatalf("a tool's open: %v", err)
+	}
+	tool.Close()
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+	again, err := Open(dir, Options{Exclusive: true})
+	if err != nil {
+		t.Fatalf("after Close: %v", err)
+	}
+	again.Close()
+}

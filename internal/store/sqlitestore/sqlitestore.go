@@ -103,6 +103,11 @@ type Options struct {
 	// CeilingStep is how far above the highest assigned id the durable id
 	// ceiling is put when it is raised; 0 means DefaultCeilingStep.
 	CeilingStep int64
+	// Exclusive takes the directory's server lock (an flock on the database
+	// file, which does not interfere with SQLite's own fcntl locks):
+	// two servers assigning ids from one store would collide, so a server
+	// opens its store exclusively. Tools (pynet accounts) do not.
+	Exclusive bool
 }
 
 // Store is a store.Store on a SQLite database. Make one with Open.
@@ -118,6 +123,8 @@ type Store struct {
 	reads readStmts
 
 	wdb *sql.DB // holds the one write connection
+
+	unlock func() // releases the directory's server lock (nil: not taken)
 
 	// The background checkpointer: its own connection, told by dirty
 	// that there were commits since its last run.
@@ -193,6 +200,12 @@ func open(dir string, opt Options, migs []string) (*Store, error) {
 	if err := prepareDir(abs); err != nil {
 		return nil, err
 	}
+	ok := false
+	defer func() {
+		if !ok && s.unlock != nil {
+			s.unlock()
+		}
+	}()
 	s.path = filepath.Join(abs, FileName)
 	// Create the file ourselves with mode 0600: SQLite gives its -wal and
 	// -shm files the database file's permissions, so they are private too.
@@ -203,10 +216,18 @@ func open(dir string, opt Options, migs []string) (*Store, error) {
 	if err := f.Close(); err != nil {
 		return nil, fmt.Errorf("sqlitestore: open %s: %w", s.path, err)
 	}
+	if opt.Exclusive {
+		unlock, err := lockFile(s.path, abs)
+		if err != nil {
+			return nil, err
+		}
+		s.unlock = unlock
+	}
 	if err := s.openDB(migs); err != nil {
 		s.closeDBs()
 		return nil, fmt.Errorf("sqlitestore: open %s: %w", s.path, explain(err))
 	}
+	ok = true
 	return s, nil
 }
 
@@ -446,6 +467,9 @@ func (s *Store) Close() error {
 	// closing it checkpoints the WAL into the database file.
 	if err := s.closeDBs(); err != nil {
 		errs = append(errs, fmt.Errorf("sqlitestore: close %s: %w", s.path, err))
+	}
+	if s.unlock != nil {
+		s.unlock()
 	}
 	return errors.Join(errs...)
 }
