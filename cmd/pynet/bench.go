@@ -34,10 +34,17 @@ func runBench(ctx context.Context, args []string) int {
 			"client expects every message of the rooms it is in, except its own, and checks that\n"+
 			"ids rise strictly across everything it receives live (errors: gap, wrong_room,\n"+
 			"out_of_order, id_order). 1,000 users in 100 rooms of 10 plus the lobby:\n"+
-			"  pynet bench -protocol 2 -clients 1000 -senders 100 -rooms 100\n\nflags:\n")
+			"  pynet bench -protocol 2 -clients 1000 -senders 100 -rooms 100\n\n"+
+			"Peers (-target redis://HOST:PORT or nats://HOST:PORT): every client subscribes to one\n"+
+			"channel (subject) named -name, senders publish to it, with the same marker, checks and\n"+
+			"histogram. Flat out, a Redis sender publishes on a second connection and PUBLISH's\n"+
+			"reply is its ack; a NATS sender follows each batch with PING, whose PONG acks it.\n"+
+			"Redis delivers a sender's messages to its own subscription too: those are not counted.\n\nflags:\n")
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "server `host:port`")
+	fs.StringVar(&cfg.Target, "target", "", "what to drive, replacing -addr: pynet://HOST:PORT, or for comparison\n"+
+		"redis://HOST:PORT (Redis pub/sub, one channel) or nats://HOST:PORT (NATS core pub/sub, one subject)")
 	fs.IntVar(&cfg.Clients, "clients", cfg.Clients, "connections that join")
 	fs.IntVar(&cfg.Senders, "senders", cfg.Senders, "how many of the clients send (0: measure set-up only)")
 	fs.IntVar(&cfg.Size, "size", cfg.Size, "`bytes` of text per message (33 to 4096)")

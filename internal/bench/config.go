@@ -13,7 +13,11 @@ import (
 // Config is one bench run. Start from DefaultConfig; Run checks it with
 // Validate.
 type Config struct {
-	Addr     string        // server address, host:port
+	Addr string // server address, host:port
+	// Target, when set, replaces Addr: pynet://HOST:PORT, or a peer to
+	// compare with, redis://HOST:PORT (pub/sub on one channel named Name)
+	// or nats://HOST:PORT (core pub/sub on one subject named Name).
+	Target   string
 	Clients  int           // connections that join (C)
 	Senders  int           // of those, how many send (S); 0 measures set-up only
 	Size     int           // bytes of text per message, markerLen..protocol.MaxText
@@ -92,7 +96,7 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("%w: "+format, append([]any{ErrConfig}, args...)...)
 	}
 	switch {
-	case c.Addr == "":
+	case c.Addr == "" && c.Target == "":
 		return bad("addr is empty")
 	case c.Clients < 1 || c.Clients > maxClients:
 		return bad("clients must be 1 to %d, got %d", maxClients, c.Clients)
@@ -133,6 +137,15 @@ func (c *Config) Validate() error {
 		return bad("lobby-every must be 0 or more, got %d", c.LobbyEvery)
 	case c.LobbyEvery > 0 && c.Rooms == 0:
 		return bad("lobby-every needs rooms: without them every message goes to the lobby")
+	}
+	kind, _, err := parseTarget(c.Target, c.Addr)
+	switch {
+	case err != nil:
+		return bad("%v", err)
+	case kind != targetPyNet && (c.Protocol != protocol.VersionV1 || c.Rooms > 0):
+		return bad("target %s: one channel, no rooms and no protocol 2", kind)
+	case kind != targetPyNet && strings.ContainsAny(c.Name, " \t\r\n*>"):
+		return bad("name %q cannot be a channel or subject", c.Name)
 	}
 	// The longest name is NAME-RRRR-NNNNN (the fallback when a name is taken).
 	longest := fmt.Sprintf("%s-ffff-%0*d", c.Name, digits(c.Clients), c.Clients)

@@ -66,12 +66,20 @@ type conn struct {
 	ackNote   chan struct{} // capacity 1: "acks moved", for the sender
 
 	done chan struct{} // closed when readLoop returns
+
+	// Redis and NATS targets (target.go).
+	pub       bool     // a Redis sender's publishing connection: counts acks only
+	publisher *conn    // a Redis sender's publishing connection, or nil
+	pings     chan int // NATS flat out: messages each PING in flight acknowledges
 }
 
 func newConn(r *run, idx int) *conn {
 	c := &conn{r: r, idx: idx, room: r.roomOf(idx), ackNote: make(chan struct{}, 1), done: make(chan struct{})}
 	if r.orderCheck && r.cfg.Senders > 0 {
 		c.lastSeq = make([]uint32, r.cfg.Senders)
+	}
+	if r.kind == targetNATS && r.flatOut && idx < r.cfg.Senders {
+		c.pings = make(chan int, r.cfg.Window+1)
 	}
 	return c
 }
@@ -90,7 +98,7 @@ func (c *conn) write(b []byte, deadline time.Time) (int, error) {
 // followed it buffered for readLoop. ctx cancels the attempt.
 func (c *conn) join(ctx context.Context, names []string) error {
 	d := net.Dialer{Timeout: joinTimeout}
-	nc, err := d.DialContext(ctx, "tcp", c.r.cfg.Addr)
+	nc, err := d.DialContext(ctx, "tcp", c.r.addr)
 	if err != nil {
 		return &setupError{errDial, err}
 	}
@@ -98,7 +106,17 @@ func (c *conn) join(ctx context.Context, names []string) error {
 	stop := context.AfterFunc(ctx, func() { nc.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
 	nc.SetDeadline(time.Now().Add(joinTimeout))
-	if err := c.handshake(names); err != nil {
+	if c.r.peer() {
+		c.name = names[0]
+		if err := c.peerHandshake(); err != nil {
+			return err
+		}
+		if c.r.kind == targetRedis && c.idx < c.r.cfg.Senders {
+			if err := c.dialPublisher(); err != nil {
+				return err
+			}
+		}
+	} else if err := c.handshake(names); err != nil {
 		return err
 	}
 	if !stop() { // ctx fired: the deadline it set ends the connection
@@ -298,7 +316,11 @@ func (c *conn) readLoop() {
 			if !ok {
 				break
 			}
-			c.handle(line, now, inWin)
+			if !r.peer() {
+				c.handle(line, now, inWin)
+			} else {
+				c.handlePeer(line, now, inWin)
+			}
 		}
 		if d := c.nAll - prevAll; d > 0 {
 			c.delivered.Store(c.nAll)
@@ -418,6 +440,8 @@ func (c *conn) count(m []byte, now int64, inWin bool) {
 	case !ok:
 		r.tally.addError(errBadMarker, 1)
 		return
+	case sender == c.idx && r.kind == targetRedis:
+		return // Redis pub/sub has no "all but the sender": not counted
 	case sender == c.idx:
 		r.tally.addError(errEcho, 1)
 		return

@@ -117,6 +117,34 @@
 // keeps receivers that fall behind for a moment from being dropped as slow
 // consumers; such drops show as byes slow_consumer and disconnects.
 //
+// # Other targets: Redis and NATS
+//
+// Config.Target (`-target`) selects what is driven: pynet://HOST:PORT (the
+// default, Addr), or a peer for comparison, redis://HOST:PORT (pub/sub) or
+// nats://HOST:PORT (core pub/sub). The drivers (target.go) are small and
+// written by hand, standard library only; generator, marker, checks and
+// histogram are the same as for PyNet. Every client subscribes to one
+// channel (subject) named Name, and the senders publish to it, flat out or
+// open loop, with protocol 1 and no rooms.
+//
+//   - Redis (RESP): a client sends SUBSCRIBE and has joined once the
+//     subscription count comes back. A subscribed connection may not
+//     publish, so each sender dials a second connection for PUBLISH; its
+//     integer reply is the ack of the window. Redis also delivers a
+//     sender's messages to the sender's own subscription: those are
+//     dropped uncounted (Redis does one delivery per message more than it
+//     is credited for, 1 % with 100 clients).
+//   - NATS: a client reads INFO, sends CONNECT (verbose false, echo
+//     false, so a sender does not get its own messages, as with PyNet),
+//     SUB and PING, and has joined at the PONG. It answers the server's
+//     PINGs. Flat out, a sender follows each batch with a PING: its PONG
+//     acknowledges the batch (the count travels in conn.pings).
+//
+// Payloads never hold CR or LF, so lineBuf cuts both protocols into lines
+// and a message's payload is the line that starts with the marker prefix.
+// Peers assign no ids: the id order check of PROTOCOL §5.3 does not apply;
+// loss, duplicates, gaps, order and echo are checked as for PyNet.
+//
 // # Concurrency
 //
 // One reader goroutine per connection (conn.readLoop) owns its read buffer,

@@ -15,6 +15,7 @@ import (
 // output; WriteText the table.
 type Result struct {
 	Addr        string  `json:"addr"`
+	Target      string  `json:"target,omitempty"`
 	Clients     int     `json:"clients"` // asked for
 	Senders     int     `json:"senders"` // asked for
 	Size        int     `json:"size"`    // bytes of text per message
@@ -114,6 +115,9 @@ func (r *Result) WriteText(w io.Writer) error {
 		if r.LobbyEvery > 0 {
 			layout += fmt.Sprintf(" (every %s message to the lobby)", ordinal(r.LobbyEvery))
 		}
+	}
+	if kind, _, err := parseTarget(r.Target, r.Addr); err == nil && kind != targetPyNet {
+		layout = kind + " pub/sub, one channel"
 	}
 	fmt.Fprintf(w, "pynet bench %s: %d clients, %d senders, %d-byte text, %s, %s, %s measured after %s warmup\n",
 		r.Addr, r.Clients, r.Senders, r.Size, layout, mode, dur(r.WindowS), dur(r.WarmupS))

@@ -47,6 +47,8 @@ type run struct {
 	orderCheck bool      // receivers check per-sender order
 	rooms      []string  // the rooms besides the lobby (Config.Rooms), nil for none
 	lobbyEvery uint32    // Config.LobbyEvery
+	kind       string    // targetPyNet, targetRedis or targetNATS
+	addr       string    // host:port to dial
 
 	trafficStart, warmEnd, end int64 // set before senders start
 	// ---
@@ -146,6 +148,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		allGone: make(chan struct{}),
 	}
 	r.prefix = runPrefix(r.id)
+	r.kind, r.addr, _ = parseTarget(cfg.Target, cfg.Addr) // checked by Validate
 	for j := range cfg.Rooms {
 		r.rooms = append(r.rooms, roomName(cfg.Name, j, cfg.Rooms))
 	}
@@ -154,7 +157,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	r.gate = newGate(&r.delivered)
 
 	res := Result{
-		Addr: cfg.Addr, Clients: cfg.Clients, Senders: cfg.Senders, Size: cfg.Size,
+		Addr: r.addr, Target: cfg.Target, Clients: cfg.Clients, Senders: cfg.Senders, Size: cfg.Size,
 		Rate: cfg.Rate, WarmupS: cfg.Warmup.Seconds(),
 		Protocol: cfg.Protocol, Rooms: cfg.Rooms, LobbyEvery: cfg.LobbyEvery,
 	}
@@ -191,11 +194,17 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	for _, c := range conns {
 		if c != nil {
 			c.nc.Close()
+			if c.publisher != nil {
+				c.publisher.nc.Close()
+			}
 		}
 	}
 	for _, c := range conns {
 		if c != nil {
 			<-c.done
+			if c.publisher != nil {
+				<-c.publisher.done
+			}
 		}
 	}
 	r.collect(conns, &res)
@@ -247,6 +256,9 @@ func (r *run) setup(ctx context.Context, res *Result) []*conn {
 					if c.nc != nil {
 						c.nc.Close()
 					}
+					if c.publisher != nil {
+						c.publisher.nc.Close()
+					}
 					if sctx.Err() == nil {
 						key := errJoin
 						if se, ok := err.(*setupError); ok {
@@ -267,6 +279,9 @@ func (r *run) setup(ctx context.Context, res *Result) []*conn {
 				conns[i] = c
 				r.joined.Add(1)
 				go c.readLoop()
+				if c.publisher != nil {
+					go c.publisher.readLoop()
+				}
 			}
 		})
 	}
@@ -294,6 +309,9 @@ func (r *run) traffic(ctx context.Context, conns []*conn, res *Result) {
 	var senders []*sender
 	for _, c := range conns[:cfg.Senders] {
 		if c != nil {
+			if c.publisher != nil { // Redis: publish on its own connection
+				c = c.publisher
+			}
 			senders = append(senders, newSender(r, c))
 		}
 	}

@@ -60,6 +60,10 @@ func newSender(r *run, c *conn) *sender {
 	text := string(makeText(r.id, c.idx, r.cfg.Size))
 	unique := r.flatOut && r.cfg.Protocol >= protocol.Version
 	build := func(room string) (frame []byte, mark, ref int) {
+		if r.peer() {
+			frame = peerFrame(r.kind, r.channel(), []byte(text))
+			return frame, bytes.Index(frame, r.prefix), -1
+		}
 		b := protocol.NewFrame(nil, protocol.MsgMessage)
 		switch {
 		case unique:
@@ -280,6 +284,10 @@ func (s *sender) runWindow(end, stop <-chan struct{}) {
 		n := int(min(free, int64(s.batch)))
 		for range n {
 			s.add(now)
+		}
+		if s.c.pings != nil { // NATS: its PONG acknowledges the batch
+			s.c.pings <- n // never blocks: at most Window batches are unacked
+			s.buf = append(s.buf, natsPing...)
 		}
 		before := s.sentW.Load() + s.sentM.Load()
 		ok := s.flush()
