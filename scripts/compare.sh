@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# compare.sh: PyNet against Redis pub/sub and NATS core pub/sub, side by side,
+# with one generator (`pynet bench -target ...`: same marker, checks and
+# histogram for every target).
+#
+#   scripts/compare.sh [ROUNDS]      (default 3; env DURATION=10s, OUT=dir)
+#
+# Runs workloads A (100 clients, 10 senders, 100-byte text, flat out, window
+# 64) and C (the same at 2,000 msg/s open loop) of docs/performance.md, the
+# targets alternating, each run on a fresh server on a free loopback port,
+# ROUNDS rounds; then prints a markdown table of medians and [min–max].
+#
+# Peers: redis-server from Debian (installed with apt-get if missing and
+# this runs as root: one try, 60 s; otherwise Redis is skipped with a
+# message); nats-server only if on PATH (install it as a Go tool:
+# `go install github.com/nats-io/nats-server/v2@latest`), else skipped.
+# Needs: go, python3 (the table). Loopback only.
+set -euo pipefail
+
+ROUNDS=${1:-3}
+DURATION=${DURATION:-10s}
+case $ROUNDS in '' | *[!0-9]*) echo "usage: $0 [ROUNDS]" >&2; exit 2 ;; esac
+if [ "$ROUNDS" -lt 1 ] || [ "$ROUNDS" -gt 100 ]; then echo "rounds: 1 to 100" >&2; exit 2; fi
+
+cd "$(dirname "$0")/.."
+OUT=${OUT:-$(mktemp -d /tmp/pynet-compare.XXXXXX)}
+mkdir -p "$OUT"
+BIN=$OUT/pynet
+go build -o "$BIN" ./cmd/pynet
+
+targets=(pynet)
+skipped=()
+if ! command -v redis-server >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+	echo "redis-server missing: apt-get install -y redis-server (one try, 60 s)" >&2
+	timeout 60 env DEBIAN_FRONTEND=noninteractive apt-get install -y redis-server >"$OUT/apt.log" 2>&1 ||
+		echo "apt-get failed or timed out (see $OUT/apt.log)" >&2
+fi
+if command -v redis-server >/dev/null 2>&1; then
+	targets+=(redis)
+else
+	echo "skipping Redis: no redis-server" >&2
+	skipped+=("Redis: no redis-server, and apt-get could not install it")
+fi
+if command -v nats-server >/dev/null 2>&1; then
+	targets+=(nats)
+else
+	echo "skipping NATS: no nats-server on PATH (go install github.com/nats-io/nats-server/v2@latest)" >&2
+	skipped+=("NATS: no nats-server on PATH")
+fi
+
+# free_port prints a TCP port free on 127.0.0.1.
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# wait_port waits (at most 10 s) until 127.0.0.1:$1 accepts connections.
+wait_port() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
+		sleep 0.1
+	done
+	return 1
+}
+
+SERVER_PID=
+stop_server() {
+	if [ -n "$SERVER_PID" ]; then
+		kill "$SERVER_PID" 2>/dev/null || true
+		wait "$SERVER_PID" 2>/dev/null || true
+		SERVER_PID=
+	fi
+}
+trap stop_server EXIT
+
+# start_server TARGET PORT: a fresh server in the background, SERVER_PID set.
+start_server() {
+	case $1 in
+	pynet) "$BIN" server -addr "127.0.0.1:$2" -rate 0 -max-queue 8388608 >"$OUT/server.log" 2>&1 & ;;
+	redis) redis-server --bind 127.0.0.1 --port "$2" --save '' --appendonly no >"$OUT/server.log" 2>&1 & ;;
+	nats) nats-server -a 127.0.0.1 -p "$2" >"$OUT/server.log" 2>&1 & ;;
+	esac
+	SERVER_PID=$!
+	wait_port "$2"
+}
+
+workload_flags() {
+	case $1 in
+	A) echo "-clients 100 -senders 10 -size 100" ;;
+	C) echo "-clients 100 -senders 10 -size 100 -rate 2000" ;;
+	esac
+}
+
+for ((round = 1; round <= ROUNDS; round++)); do
+	for w in A C; do
+		for t in "${targets[@]}"; do
+			port=$(free_port)
+			if ! start_server "$t" "$port"; then
+				echo "round $round $w $t: the server did not come up (see $OUT/server.log)" >&2
+				stop_server
+				continue
+			fi
+			out="$OUT/$w-$t-$round.json"
+			# shellcheck disable=SC2046
+			timeout 300 "$BIN" bench -target "$t://127.0.0.1:$port" -server-pid "$SERVER_PID" \
+				-duration "$DURATION" -progress=false -json $(workload_flags "$w") >"$out" 2>"$OUT/bench.log" ||
+				echo "round $round $w $t: bench failed (see $OUT/bench.log)" >&2
+			stop_server
+			echo "round $round/$ROUNDS: $w $t done" >&2
+			sleep 1 # let the machine go quiet
+		done
+	done
+done
+
+python3 - "$OUT" "$ROUNDS" "${targets[@]}" <<'PY'
+import glob, json, os, statistics, sys
+
+out, rounds, targets = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+names = {"pynet": "PyNet", "redis": "Redis pub/sub", "nats": "NATS core"}
+
+def runs(w, t):
+    rs = []
+    for f in sorted(glob.glob(os.path.join(out, f"{w}-{t}-*.json"))):
+        try:
+            with open(f) as fh:
+                rs.append(json.load(fh))
+        except (OSError, ValueError):
+            pass
+    return rs
+
+def si(v):
+    for d, s in ((1e6, " M"), (1e3, " k")):
+        if abs(v) >= d:
+            return f"{v / d:.3g}{s}"
+    return f"{v:.3g}"
+
+def cell(vals, fmt):
+    if not vals:
+        return "not measured"
+    m = statistics.median(vals)
+    if len(vals) == 1:
+        return fmt(m)
+    return f"{fmt(m)} [{fmt(min(vals))}–{fmt(max(vals))}]"
+
+ms = lambda us: f"{us / 1000:.2f} ms"
+rows = [
+    ("A: deliveries/s", "A", lambda r: r["deliveries_per_s"], si),
+    ("A: server CPU per delivery", "A", lambda r: r.get("server_cpu_us_per_delivery"), lambda v: f"{v:.3f} µs"),
+    ("A: p50 latency (in the window of 64)", "A", lambda r: r["latency_us"]["p50"], ms),
+    ("C: p50 latency at 2,000 msg/s", "C", lambda r: r["latency_us"]["p50"], ms),
+    ("C: p99", "C", lambda r: r["latency_us"]["p99"], ms),
+    ("C: p99.9", "C", lambda r: r["latency_us"]["p99_9"], ms),
+    ("C: server CPU (cores)", "C", lambda r: r.get("server_cpu_s", 0) / r["duration_s"] if r.get("duration_s") else None, lambda v: f"{v:.2f}"),
+    ("A+C: delivered fraction (worst)", "AC", lambda r: r["delivered_fraction"], lambda v: f"{v:.4f}"),
+]
+print("| workload | " + " | ".join(names[t] for t in targets) + " |")
+print("|---|" + "---|" * len(targets))
+for label, ws, get, fmt in rows:
+    cells = []
+    for t in targets:
+        vals = []
+        for w in ws:
+            for r in runs(w, t):
+                v = get(r)
+                if v is not None:
+                    vals.append(v)
+        if label.startswith("A+C"):
+            cells.append(fmt(min(vals)) if vals else "not measured")
+        else:
+            cells.append(cell(vals, fmt))
+    print(f"| {label} | " + " | ".join(cells) + " |")
+bad = []
+for t in targets:
+    for w in "AC":
+        rs = runs(w, t)
+        if len(rs) < rounds:
+            bad.append(f"{names[t]} {w}: {len(rs)} of {rounds} runs")
+        for r in rs:
+            if r.get("errors") or r.get("disconnects") or r.get("byes"):
+                bad.append(f"{names[t]} {w}: errors {r.get('errors')}, byes {r.get('byes')}, disconnects {r.get('disconnects')}")
+print()
+print(f"{rounds} round(s), median [min–max]; raw results in {out}.")
+for b in bad:
+    print(f"- {b}")
+PY
+for s in "${skipped[@]}"; do
+	echo "- not run: $s"
+done
