@@ -158,7 +158,7 @@ func (c *committer) flush(onFail func(error)) bool {
 		}
 		b.Messages = b.Messages[:0]
 		for _, m := range msgs {
-			b.Messages = append(b.Messages, m.rec)
+			b.Messages = append(b.Messages, *m.rec)
 		}
 		b.Sessions = b.Sessions[:0]
 		for s := range c.saves {

@@ -216,7 +216,7 @@ func (c *conn) handleMessage(f protocol.Frame, now time.Time) string {
 	}
 	if e := c.srv.hub.publish(c, room, text, f.Action, &f); e != nil {
 		c.releaseSlot()
-		if e != errDuplicate {
+		if e != errNoAnswer {
 			return c.reply(&f, e)
 		}
 	}
@@ -236,7 +236,7 @@ func (c *conn) handlePrivate(f protocol.Frame, now time.Time) string {
 	}
 	if e := c.srv.hub.private(c, f.To, text, &f); e != nil {
 		c.releaseSlot()
-		if e != errDuplicate {
+		if e != errNoAnswer {
 			return c.reply(&f, e)
 		}
 	}

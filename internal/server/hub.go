@@ -217,7 +217,7 @@ type outMsg struct {
 	frame []byte   // the live frame
 	ref   string   // "" without a ref
 	entry *refEntry
-	rec   store.Message
+	rec   *store.Message // with a store only: what the committer writes
 }
 
 // acceptLocked assigns the next id to m's message, builds its frame and
@@ -248,7 +248,7 @@ func (h *hub) acceptLocked(m *outMsg, text string, action bool) {
 		h.deliverLocked(m)
 		return
 	}
-	m.rec = store.Message{ID: m.id, TS: m.ts, From: from.name, Text: text, Action: action, Ref: m.ref}
+	m.rec = &store.Message{ID: m.id, TS: m.ts, From: from.name, Text: text, Action: action, Ref: m.ref}
 	if from.v2 {
 		m.rec.Session = from.id
 		m.rec.FromKey = from.ownerKey()
@@ -266,12 +266,16 @@ func (h *hub) acceptLocked(m *outMsg, text string, action bool) {
 // order (all lower ids are delivered), and acknowledges it.
 func (h *hub) deliverLocked(m *outMsg) {
 	h.lastID = m.id
-	if m.room != nil {
-		// The room as it is now: with a store, a room that emptied and was
-		// forgotten while the message was being committed may have been
-		// made again since.
+	if r := m.room; r != nil {
 		h.stats.Broadcasts.Add(1)
-		if r := h.rooms[m.room.name]; r != nil { // else nobody is in it any more; the store has it
+		if h.commit != nil {
+			// The room as it is now: a room that emptied and was forgotten
+			// while the message was being committed may have been made
+			// again since (nil: nobody is in it any more; the store has it).
+			// In memory mode delivery is in the accepting critical section.
+			r = h.rooms[r.name]
+		}
+		if r != nil {
 			r.hist.add(m.id, m.frame)
 			h.stats.Deliveries.Add(int64(h.fanoutLocked(r, m.frame, protocol.MsgMessage, m.from)))
 		}

@@ -45,8 +45,9 @@ func errRateLimited(wait time.Duration, what string) *protocol.Error {
 	return &protocol.Error{Code: protocol.CodeRateLimited, Message: "too many " + what + "; wait " + itoa(int(ms)) + " ms", RetryAfterMS: ms}
 }
 
-// errDuplicate says a resend was answered with its original's ack.
-var errDuplicate = &protocol.Error{Code: "duplicate"}
+// errNoAnswer says there is no error to send: a resend was answered with
+// its original's ack, or the connection is no longer attached (going).
+var errNoAnswer = &protocol.Error{Code: "no_answer"}
 
 // publish accepts a public message from c to room (a folded, valid name).
 func (h *hub) publish(c *conn, room, text string, action bool, f *protocol.Frame) *protocol.Error {
@@ -54,10 +55,10 @@ func (h *hub) publish(c *conn, room, text string, action bool, f *protocol.Frame
 	defer h.mu.Unlock()
 	s := h.attachedLocked(c)
 	if s == nil {
-		return errDuplicate // nothing to answer: the connection is going
+		return errNoAnswer // the connection is going
 	}
 	if c.v2 && f.HasRef && h.duplicateLocked(c, f.Ref) {
-		return errDuplicate
+		return errNoAnswer
 	}
 	r := h.rooms[room]
 	if r == nil || !s.inRoom(r) {
@@ -77,10 +78,10 @@ func (h *hub) private(c *conn, to, text string, f *protocol.Frame) *protocol.Err
 	defer h.mu.Unlock()
 	s := h.attachedLocked(c)
 	if s == nil {
-		return errDuplicate // nothing to answer: the connection is going
+		return errNoAnswer // the connection is going
 	}
 	if c.v2 && f.HasRef && h.duplicateLocked(c, f.Ref) {
-		return errDuplicate
+		return errNoAnswer
 	}
 	dst := h.names[protocol.FoldName(to)]
 	if dst == nil || to == "" {
