@@ -214,6 +214,35 @@ func (cr *crowd) hold(c *net.TCPConn, fr *frameReader, pong bool, onLine func(li
 	}
 }
 
+// launch starts fn(i, release) for i < n on goroutines of their own, at
+// most InFlight holding a slot at once; it starts no more after the
+// deadline or cancellation and returns the group of those it started. fn
+// gives its slot back by calling release (more than once is fine).
+func (cr *crowd) launch(n int, deadline time.Time, fn func(i int, release func())) *sync.WaitGroup {
+	sem := make(chan struct{}, cr.cfg.InFlight)
+	var wg sync.WaitGroup
+	timeout := time.NewTimer(time.Until(deadline))
+	defer timeout.Stop()
+	for i := 0; i < n; i++ {
+		select {
+		case sem <- struct{}{}:
+		case <-cr.ctx.Done():
+			return &wg
+		case <-timeout.C:
+			return &wg
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var once sync.Once
+			release := func() { once.Do(func() { <-sem }) }
+			defer release()
+			fn(i, release)
+		}()
+	}
+	return &wg
+}
+
 // storm makes n connections join, InFlight at a time (from dial to the
 // answer), from the addresses source(i) picks; those that join stay and
 // read (onLine, if set, sees every line) until the run ends. It returns when every attempt is answered or

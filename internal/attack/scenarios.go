@@ -191,40 +191,15 @@ const probeTime = 100 * time.Millisecond
 // slowloris: Conns connections, each a partial line of Partial bytes and
 // then a byte every Drip (never an LF), for the whole phase.
 func slowloris(cr *crowd, deadline time.Time, r *AttackReport) {
-	sem := make(chan struct{}, cr.cfg.InFlight)
 	head := `{"type":"message","text":"`
 	partial := []byte(head + strings.Repeat("a", max(cr.cfg.Partial-len(head), 0)))[:cr.cfg.Partial]
-	var wg sync.WaitGroup
-	timeout := time.NewTimer(time.Until(deadline))
-	defer timeout.Stop()
-loop:
-	for i := 0; i < cr.cfg.Conns; i++ {
-		select {
-		case sem <- struct{}{}:
-		case <-cr.ctx.Done():
-			break loop
-		case <-timeout.C:
-			break loop
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			cr.slowConn(i, partial, sem, deadline)
-		}()
-	}
-	wg.Wait()
+	cr.launch(cr.cfg.Conns, deadline, func(i int, release func()) {
+		cr.slowConn(i, partial, release, deadline)
+	}).Wait()
 	cr.waitUntil(deadline) // the whole phase, even if the server closed them all
 }
 
-func (cr *crowd) slowConn(i int, partial []byte, sem chan struct{}, deadline time.Time) {
-	released := false
-	release := func() {
-		if !released {
-			released = true
-			<-sem
-		}
-	}
-	defer release()
+func (cr *crowd) slowConn(i int, partial []byte, release func(), deadline time.Time) {
 	c, ok := cr.connect(i, 0)
 	if !ok {
 		return
@@ -336,39 +311,22 @@ func bombScenario() *scenario {
 		attack: func(cr *crowd, deadline time.Time, r *AttackReport) {
 			r.BombFrameBytes = len(protocol.NewFrame(nil, protocol.MsgMessage).Int("id", 100000).Str("from", cr.tag+"b0").
 				Str("text", bombText).Str("room", protocol.Lobby).Time("ts", time.Now()).Bool("history", true).End())
-			sem := make(chan struct{}, cr.cfg.InFlight)
-			var wg sync.WaitGroup
-			timeout := time.NewTimer(time.Until(deadline))
-			defer timeout.Stop()
-		loop:
-			for i := 0; i < cr.cfg.NonReaders; i++ {
-				select {
-				case sem <- struct{}{}:
-				case <-cr.ctx.Done():
-					break loop
-				case <-timeout.C:
-					break loop
+			cr.launch(cr.cfg.NonReaders, deadline, func(i int, release func()) {
+				defer release()
+				c, ok := cr.connect(i, nonReaderRcvBuf)
+				if !ok {
+					return
 				}
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					defer func() { <-sem }()
-					c, ok := cr.connect(i, nonReaderRcvBuf)
-					if !ok {
-						return
-					}
-					cr.accepted.Add(1) // never read: whatever the server says
-					if cr.write(c, joinFrame(cr.tag+"n"+strconv.Itoa(i))) != nil {
-						cr.errs.add("join write", 1)
-						cr.drop(c)
-						return
-					}
-					mu.Lock()
-					readers = append(readers, c)
-					mu.Unlock()
-				}()
-			}
-			wg.Wait()
+				cr.accepted.Add(1) // never read: whatever the server says
+				if cr.write(c, joinFrame(cr.tag+"n"+strconv.Itoa(i))) != nil {
+					cr.errs.add("join write", 1)
+					cr.drop(c)
+					return
+				}
+				mu.Lock()
+				readers = append(readers, c)
+				mu.Unlock()
+			}).Wait()
 			cr.waitUntil(deadline)
 		},
 		finish: func(cr *crowd) {
