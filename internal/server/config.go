@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"pynet/internal/auth"
+	"pynet/internal/replog"
 	"pynet/internal/store"
 	"pynet/protocol"
 )
@@ -71,6 +72,10 @@ type Config struct {
 	// committed to it before anyone sees it, and accounts and sessions
 	// live in it. nil: memory only.
 	Store store.Store
+	// Cluster, when set, makes this server one node of several that share
+	// one replicated log (package replog; -cluster): ids, rooms, names,
+	// sessions and history are the cluster's, and Store is not used.
+	Cluster replog.Log
 	// Hasher hashes and checks account passwords. nil: accounts are off
 	// (register and password logins are refused with auth_failed).
 	Hasher auth.Hasher
@@ -153,6 +158,8 @@ func (c *Config) Validate() error {
 		return errors.New("the line budget must be 0 (none) or more")
 	case c.RenameBurst < 0 || c.RenameEvery < 0:
 		return errors.New("the rename limit must be 0 (off) or more")
+	case c.Cluster != nil && c.Store != nil:
+		return errors.New("a cluster node keeps its history in the cluster: -data and -cluster do not go together")
 	}
 	return nil
 }

@@ -118,7 +118,11 @@ func (c *conn) finish(why string, err error) {
 		// Messages this connection sent before leave or EOF get their acks
 		// (PROTOCOL §1: complete frames are handled before the close): with
 		// a store they may still be in the committer.
-		c.srv.hub.waitDelivered(c.lastAccepted, c.srv.cfg.WriteTimeout)
+		if cl := c.srv.hub.cl; cl != nil {
+			cl.waitSent(c, c.srv.cfg.WriteTimeout)
+		} else {
+			c.srv.hub.waitDelivered(c.lastAccepted, c.srv.cfg.WriteTimeout)
+		}
 	}
 	c.stop(why)
 	reason := c.stopped()

@@ -49,13 +49,19 @@ type hub struct {
 	// limitsV1 and limitsV2 are the welcome's "limits" objects, encoded once.
 	limitsV1, limitsV2 []byte
 	ips                *ipLimiter
-	commit             *committer // nil in memory mode
+	commit             *committer   // nil in memory mode and in a cluster
+	cl                 *clusterNode // nil unless Config.Cluster is set
+	// applying is the cluster entry being applied (nil otherwise): its
+	// time and token stand in for the clock and the random source, so
+	// every node makes the same change.
+	applying *applied
 
 	mu       sync.Mutex
 	nextID   int64               // the next id to assign
 	lastID   int64               // the highest id delivered: every id ≤ it is committed and fanned out
 	names    map[string]*session // online and held users, by folded name
 	tokens   map[string]*session // v2 sessions by token hash
+	byID     map[string]*session // cluster: every session by id
 	rooms    map[string]*room    // rooms in memory, by folded name
 	active   []*room             // rooms with members, sorted by name
 	empty    roomLRU             // rooms in memory without members
@@ -81,6 +87,7 @@ func newHub(cfg *Config, stats *Stats, log *slog.Logger, ips *ipLimiter) *hub {
 		nextID: 1,
 		names:  make(map[string]*session),
 		tokens: make(map[string]*session),
+		byID:   make(map[string]*session),
 		rooms:  make(map[string]*room),
 		heldIP: make(map[ipKey]int),
 	}
@@ -113,7 +120,11 @@ func newHub(cfg *Config, stats *Stats, log *slog.Logger, ips *ipLimiter) *hub {
 		lb = strconv.AppendInt(lb, kv.v, 10)
 	}
 	h.limitsV2 = append(lb, '}')
-	if h.store != nil {
+	if cfg.Cluster != nil {
+		h.store = cfg.Cluster.Store()
+		h.epoch = cfg.Cluster.Epoch()
+		h.cl = newClusterNode(h, cfg.Cluster)
+	} else if h.store != nil {
 		h.epoch = h.store.Epoch()
 		h.nextID = h.store.NextID()
 		h.lastID = h.nextID - 1
@@ -135,13 +146,22 @@ func (h *hub) stampLocked(t time.Time) []byte {
 	return h.tsJSON
 }
 
+// now is the time of the change being made: the entry's time in a
+// cluster, the clock otherwise.
+func (h *hub) now() time.Time {
+	if a := h.applying; a != nil {
+		return a.ts
+	}
+	return time.Now()
+}
+
 // shutdown stops announcements: during shutdown everyone gets bye anyway,
 // and sessions end (or, with a store, stay saved) without a word.
 func (h *hub) shutdown() {
 	h.mu.Lock()
 	h.closing = true
 	for _, s := range h.names {
-		if s.conn == nil && !s.ended {
+		if s.held && !s.ended {
 			h.stats.Joined.Add(-1) // held: saved in the store, or gone with the server
 		}
 		s.stopHoldLocked()
@@ -225,7 +245,9 @@ type outMsg struct {
 func (h *hub) acceptLocked(m *outMsg, text string, action bool) {
 	m.id = h.nextID
 	h.nextID++
-	m.ts = time.Now()
+	if m.ts.IsZero() {
+		m.ts = time.Now()
+	}
 	from := m.from
 	if m.room != nil {
 		b := protocol.NewFrame(make([]byte, 0, 112+len(from.name)+len(text)+len(m.room.name)), protocol.MsgMessage).
@@ -239,7 +261,7 @@ func (h *hub) acceptLocked(m *outMsg, text string, action bool) {
 			Int("id", m.id).Str("from", from.name).Str("to", m.to.name).Str("text", text).Raw("ts", h.stampLocked(m.ts)).End()
 	}
 	if m.ref != "" && from.v2 {
-		m.entry = from.refs.add(m.ref, m.id, m.ts, h.store == nil)
+		m.entry = from.refs.add(m.ref, m.id, m.ts, h.commit == nil)
 	}
 	if m.via != nil {
 		m.via.lastAccepted = m.id

@@ -24,6 +24,7 @@ type joinReq struct {
 	token         string
 	account       *store.Account
 	nameIsAccount bool
+	addr          ipKey // the joiner's address (max_per_ip while held)
 }
 
 // joinResult tells the reader how a join ended: refused with an error, or
@@ -43,14 +44,26 @@ func nameTaken(name string) joinResult {
 
 // join runs the state checks of a join in the order of PROTOCOL §6 and, if
 // they pass, attaches c to a new or resumed session and queues its welcome
-// and replays, all in one critical section.
+// and replays, all in one critical section. In a cluster the join is an
+// entry of the log, and every node makes it when it applies that entry.
 func (h *hub) join(c *conn, q *joinReq) joinResult {
+	q.addr = c.ip
+	if h.cl != nil {
+		return h.cl.join(c, q)
+	}
 	now := time.Now()
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closing {
 		return joinResult{close: protocol.ReasonShutdown}
 	}
+	return h.joinLocked(c, q, now)
+}
+
+// joinLocked makes the join q. c is nil on the nodes of a cluster that
+// only follow it (the joiner is connected elsewhere): they make the same
+// change and send nothing to the joiner.
+func (h *hub) joinLocked(c *conn, q *joinReq, now time.Time) joinResult {
 	switch {
 	case q.token != "":
 		s := h.tokens[q.token]
@@ -94,18 +107,26 @@ func (h *hub) join(c *conn, q *joinReq) joinResult {
 	if r := h.capacityLocked(c, nil); r != "" {
 		return joinResult{close: r}
 	}
-	s := newSession(h, q.name, q.v2, c.ip, now)
+	s := newSession(h, q.name, q.v2, q.addr, now)
 	if q.account != nil {
 		s.account = key
 	}
 	h.names[key] = s
-	s.conn = c
-	c.sess = s
+	if a := h.applying; a != nil {
+		s.id, s.node, s.att = a.cmd.SID, a.cmd.Node, 1
+		h.byID[s.id] = s
+	}
+	if c != nil {
+		s.conn = c
+		c.sess = s
+	}
 	h.stats.Joined.Add(1)
 	if !q.v2 {
 		r := h.roomLocked(protocol.Lobby)
 		h.addMemberLocked(r, s, now)
-		h.welcomeV1Locked(c, s, q)
+		if c != nil {
+			h.welcomeV1Locked(c, s, q)
+		}
 		return joinResult{}
 	}
 	tok := h.rotateTokenLocked(s)
@@ -113,7 +134,12 @@ func (h *hub) join(c *conn, q *joinReq) joinResult {
 	for _, name := range q.rooms {
 		r := h.roomLocked(name)
 		h.addMemberLocked(r, s, now)
-		replays = append(replays, h.roomReplayLocked(r, q.since, q.useSince, replayEntered, "", false))
+		if c != nil {
+			replays = append(replays, h.roomReplayLocked(r, q.since, q.useSince, replayEntered, "", false))
+		}
+	}
+	if c == nil {
+		return joinResult{}
 	}
 	priv := &privReplay{stats: h.stats}
 	if q.account != nil && q.useSince && h.store != nil {
@@ -129,10 +155,10 @@ func (h *hub) join(c *conn, q *joinReq) joinResult {
 // its place; any other join is refused if the server or address is still
 // over the limit. It returns the bye reason, or "".
 func (h *hub) capacityLocked(c *conn, resuming *session) string {
-	if !c.overLimit {
-		return ""
+	if c == nil || !c.overLimit || h.cl != nil {
+		return "" // a cluster's origin checked before the entry was made
 	}
-	if resuming != nil && resuming.conn == nil {
+	if resuming != nil && resuming.held {
 		return ""
 	}
 	srv := c.srv
@@ -171,17 +197,23 @@ func (h *hub) roomsFitLocked(s *session, rooms []string) *protocol.Error {
 // connection still attached gets bye replaced; the others are told nothing
 // (except, for a v1 client, about the rooms it does not keep).
 func (h *hub) takeOverLocked(c *conn, s *session, q *joinReq, now time.Time) {
-	wasHeld := s.conn == nil
+	wasHeld := s.held
 	heldSince := s.heldSince
 	if old := s.conn; old != nil {
 		old.stop(protocol.ReasonReplaced)
-	} else {
-		h.unholdLocked(s)
+		s.conn = nil
 	}
+	h.unholdLocked(s)
 	s.holdGen++
-	s.conn = c
-	s.addr = c.ip
-	c.sess = s
+	s.addr = q.addr
+	if a := h.applying; a != nil {
+		s.node = a.cmd.Node
+		s.att++
+	}
+	if c != nil {
+		s.conn = c
+		c.sess = s
+	}
 	if !q.v2 {
 		// A v1 client sees only lobby: members of its other rooms hear
 		// left replaced, and it enters lobby if it was not there.
@@ -199,7 +231,9 @@ func (h *hub) takeOverLocked(c *conn, s *session, q *joinReq, now time.Time) {
 			delete(h.tokens, s.tokenHash)
 			s.tokenHash = ""
 		}
-		h.welcomeV1Locked(c, s, q)
+		if c != nil {
+			h.welcomeV1Locked(c, s, q)
+		}
 		if s.id != "" && h.commit != nil {
 			h.commit.endSessionLocked(s.id) // v1 sessions are never held: nothing to keep
 		}
@@ -212,6 +246,9 @@ func (h *hub) takeOverLocked(c *conn, s *session, q *joinReq, now time.Time) {
 		}
 	}
 	tok := h.rotateTokenLocked(s)
+	if c == nil {
+		return
+	}
 	replays := make([]*roomReplay, 0, len(s.rooms))
 	for _, r := range s.rooms {
 		replays = append(replays, h.roomReplayLocked(r, q.since, q.useSince, replayEntered, "", false))
@@ -325,6 +362,13 @@ func (h *hub) detach(c *conn, reason string) {
 	defer h.mu.Unlock()
 	s := c.sess
 	if s == nil || s.conn != c || s.ended {
+		return
+	}
+	if h.cl != nil {
+		// Every node holds or ends the session when it applies this; the
+		// connection is gone from here at once.
+		s.conn = nil
+		h.cl.detachLocked(s, reason)
 		return
 	}
 	switch {

@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"time"
 
+	"pynet/internal/replog"
 	"pynet/protocol"
 )
 
@@ -52,97 +53,150 @@ var errNoAnswer = &protocol.Error{Code: "no_answer"}
 // publish accepts a public message from c to room (a folded, valid name).
 func (h *hub) publish(c *conn, room, text string, action bool, f *protocol.Frame) *protocol.Error {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	s := h.attachedLocked(c)
 	if s == nil {
+		h.mu.Unlock()
 		return errNoAnswer // the connection is going
 	}
 	if c.v2 && f.HasRef && h.duplicateLocked(c, f.Ref) {
+		h.mu.Unlock()
 		return errNoAnswer
 	}
 	r := h.rooms[room]
 	if r == nil || !s.inRoom(r) {
+		h.mu.Unlock()
 		return errNotInRoom(room)
+	}
+	if h.cl != nil {
+		cmd := &replog.Command{Op: replog.OpMessage, SID: s.id, Room: room, From: s.name, Text: text, Action: action,
+			Ref: f.Ref, HasRef: f.HasRef, FromKey: s.ownerKey()}
+		h.cl.beginLocked(c)
+		h.mu.Unlock()
+		h.cl.send(c, cmd)
+		return nil
 	}
 	m := &outMsg{room: r, from: s, via: c}
 	if f.HasRef {
 		m.ref = f.Ref
 	}
 	h.acceptLocked(m, text, action)
+	h.mu.Unlock()
 	return nil
 }
 
 // private accepts a direct message from c to the online or held user to.
 func (h *hub) private(c *conn, to, text string, f *protocol.Frame) *protocol.Error {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	s := h.attachedLocked(c)
 	if s == nil {
+		h.mu.Unlock()
 		return errNoAnswer // the connection is going
 	}
 	if c.v2 && f.HasRef && h.duplicateLocked(c, f.Ref) {
+		h.mu.Unlock()
 		return errNoAnswer
 	}
 	dst := h.names[protocol.FoldName(to)]
 	if dst == nil || to == "" {
+		h.mu.Unlock()
 		msg := "nobody called " + protocol.QuoteForMessage(to) + " is online"
 		if !f.HasTo {
 			msg = `a private message needs "to"`
 		}
 		return &protocol.Error{Code: protocol.CodeNoSuchUser, Message: msg}
 	}
+	if h.cl != nil {
+		cmd := &replog.Command{Op: replog.OpPrivate, SID: s.id, From: s.name, To: dst.name, ToSID: dst.id, Text: text,
+			Ref: f.Ref, HasRef: f.HasRef, FromKey: s.ownerKey(), ToKey: dst.ownerKey()}
+		h.cl.beginLocked(c)
+		h.mu.Unlock()
+		h.cl.send(c, cmd)
+		return nil
+	}
 	m := &outMsg{from: s, to: dst, via: c}
 	if f.HasRef {
 		m.ref = f.Ref
 	}
 	h.acceptLocked(m, text, false)
+	h.mu.Unlock()
 	return nil
 }
 
 // enter puts c's session in room and queues entered and the replay.
 func (h *hub) enter(c *conn, room string, since int64, useSince bool, f *protocol.Frame, now time.Time) *protocol.Error {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	s := h.attachedLocked(c)
 	if s == nil {
+		h.mu.Unlock()
 		return nil
 	}
-	r := h.rooms[room]
-	if r != nil && s.inRoom(r) {
-		return &protocol.Error{Code: protocol.CodeAlreadyInRoom, Message: "you are already in room " + protocol.QuoteForMessage(room)}
+	e := h.enterCheckLocked(s, room)
+	if e == nil {
+		if ok, wait := s.roomOps.take(now); !ok {
+			e = errRateLimited(wait, "enter and exit frames")
+		}
 	}
-	if e := h.roomsFitLocked(s, []string{room}); e != nil {
+	if e != nil || h.cl == nil {
+		if e == nil {
+			h.enterLocked(s, c, room, since, useSince, f.Ref, f.HasRef, now)
+		}
+		h.mu.Unlock()
 		return e
 	}
-	if ok, wait := s.roomOps.take(now); !ok {
-		return errRateLimited(wait, "enter and exit frames")
+	h.mu.Unlock()
+	return h.cl.call(c, &replog.Command{Op: replog.OpEnter, SID: s.id, Room: room, Since: since, UseSince: useSince, Ref: f.Ref, HasRef: f.HasRef})
+}
+
+// enterCheckLocked makes enter's state checks (PROTOCOL §6).
+func (h *hub) enterCheckLocked(s *session, room string) *protocol.Error {
+	if r := h.rooms[room]; r != nil && s.inRoom(r) {
+		return &protocol.Error{Code: protocol.CodeAlreadyInRoom, Message: "you are already in room " + protocol.QuoteForMessage(room)}
 	}
-	r = h.roomLocked(room)
+	return h.roomsFitLocked(s, []string{room})
+}
+
+// enterLocked makes the enter (c is nil on a cluster node the user is not
+// connected to).
+func (h *hub) enterLocked(s *session, c *conn, room string, since int64, useSince bool, ref string, hasRef bool, now time.Time) {
+	r := h.roomLocked(room)
 	h.addMemberLocked(r, s, now)
-	c.out.enqueueSource(h.roomReplayLocked(r, since, useSince, replayEntered, f.Ref, f.HasRef))
+	if c != nil {
+		c.out.enqueueSource(h.roomReplayLocked(r, since, useSince, replayEntered, ref, hasRef))
+	}
 	h.saveSessionLocked(s)
-	return nil
 }
 
 // exit takes c's session out of room; it gets nothing of it after exited.
 func (h *hub) exit(c *conn, room string, f *protocol.Frame, now time.Time) *protocol.Error {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	s, r, e := h.memberOfLocked(c, room)
 	if s == nil || e != nil {
+		h.mu.Unlock()
 		return e
 	}
 	if ok, wait := s.roomOps.take(now); !ok {
+		h.mu.Unlock()
 		return errRateLimited(wait, "enter and exit frames")
 	}
-	h.removeMemberLocked(r, s, protocol.ReasonExit, now)
-	b := protocol.NewFrame(nil, protocol.MsgExited).Str("room", room)
-	if f.HasRef {
-		b.Str("ref", f.Ref)
+	if h.cl == nil {
+		h.exitLocked(s, c, r, f.Ref, f.HasRef, now)
+		h.mu.Unlock()
+		return nil
 	}
-	h.sendLocked(c, b.End(), protocol.MsgExited)
+	h.mu.Unlock()
+	return h.cl.call(c, &replog.Command{Op: replog.OpExit, SID: s.id, Room: room, Ref: f.Ref, HasRef: f.HasRef})
+}
+
+func (h *hub) exitLocked(s *session, c *conn, r *room, ref string, hasRef bool, now time.Time) {
+	h.removeMemberLocked(r, s, protocol.ReasonExit, now)
+	if c != nil {
+		b := protocol.NewFrame(nil, protocol.MsgExited).Str("room", r.name)
+		if hasRef {
+			b.Str("ref", ref)
+		}
+		h.sendLocked(c, b.End(), protocol.MsgExited)
+	}
 	h.saveSessionLocked(s)
-	return nil
 }
 
 // fetch queues a room's retained messages after since, then fetched.
@@ -224,30 +278,60 @@ func (h *hub) roomList(c *conn, after string, f *protocol.Frame) {
 // shares a room with it (under the presence limit) hear it once each.
 func (h *hub) rename(c *conn, name string, nameIsAccount bool, f *protocol.Frame, now time.Time) *protocol.Error {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	s := h.attachedLocked(c)
 	if s == nil {
+		h.mu.Unlock()
 		return nil
 	}
+	if name == s.name || h.cl == nil {
+		defer h.mu.Unlock()
+		return h.renameLocked(s, c, name, nameIsAccount, f.Ref, f.HasRef, now, true)
+	}
+	e := h.renameCheckLocked(s, name, nameIsAccount)
+	if e == nil && s.renames.on() {
+		if ok, wait := s.renames.take(now); !ok {
+			e = errRateLimited(wait, "renames")
+		}
+	}
+	h.mu.Unlock()
+	if e != nil {
+		return e
+	}
+	return h.cl.call(c, &replog.Command{Op: replog.OpNick, SID: s.id, Name: name, IsAccount: nameIsAccount, Ref: f.Ref, HasRef: f.HasRef})
+}
+
+func (h *hub) renameCheckLocked(s *session, name string, nameIsAccount bool) *protocol.Error {
+	if s.account != "" {
+		return &protocol.Error{Code: protocol.CodeForbidden, Message: "an account's name cannot be changed"}
+	}
+	key := protocol.FoldName(name)
+	if other := h.names[key]; other != nil && other != s || nameIsAccount && key != s.key {
+		return &protocol.Error{Code: protocol.CodeUsernameTaken, Message: "username " + protocol.QuoteForMessage(name) + " is already taken"}
+	}
+	return nil
+}
+
+// renameLocked makes a rename (c is nil on a cluster node the user is not
+// connected to); limit says whether the rename bucket is checked here.
+func (h *hub) renameLocked(s *session, c *conn, name string, nameIsAccount bool, ref string, hasRef bool, now time.Time, limit bool) *protocol.Error {
 	old, key := s.name, protocol.FoldName(name)
 	renamed := func(withRef bool) []byte {
 		b := protocol.NewFrame(nil, protocol.MsgRenamed).Str("from", old).Str("to", name).Raw("ts", h.stampLocked(now))
-		if withRef && f.HasRef {
-			b.Str("ref", f.Ref)
+		if withRef && hasRef {
+			b.Str("ref", ref)
 		}
 		return b.End()
 	}
 	if name == old { // nothing changes; tell the sender alone
-		h.sendLocked(c, renamed(true), protocol.MsgRenamed)
+		if c != nil {
+			h.sendLocked(c, renamed(true), protocol.MsgRenamed)
+		}
 		return nil
 	}
-	if s.account != "" {
-		return &protocol.Error{Code: protocol.CodeForbidden, Message: "an account's name cannot be changed"}
+	if e := h.renameCheckLocked(s, name, nameIsAccount); e != nil {
+		return e
 	}
-	if other := h.names[key]; other != nil && other != s || nameIsAccount && key != s.key {
-		return &protocol.Error{Code: protocol.CodeUsernameTaken, Message: "username " + protocol.QuoteForMessage(name) + " is already taken"}
-	}
-	if s.renames.on() {
+	if limit && s.renames.on() {
 		if ok, wait := s.renames.take(now); !ok {
 			return errRateLimited(wait, "renames")
 		}
@@ -288,7 +372,9 @@ func (h *hub) rename(c *conn, name string, nameIsAccount bool, f *protocol.Frame
 		}
 	}
 	h.stats.FramesOut.Add(protocol.MsgRenamed, int64(n))
-	h.sendLocked(c, renamed(true), protocol.MsgRenamed)
+	if c != nil {
+		h.sendLocked(c, renamed(true), protocol.MsgRenamed)
+	}
 	for _, sc := range slow {
 		h.kickLocked(sc)
 	}
@@ -299,39 +385,67 @@ func (h *hub) rename(c *conn, name string, nameIsAccount bool, f *protocol.Frame
 // and answers registered (with a new token for v2).
 func (h *hub) registered(c *conn, key string, f *protocol.Frame) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	s := h.attachedLocked(c)
 	if s == nil {
+		h.mu.Unlock()
 		return
 	}
+	if h.cl == nil {
+		h.registeredLocked(s, c, key, f.Ref, f.HasRef)
+		h.mu.Unlock()
+		return
+	}
+	h.mu.Unlock()
+	if e := h.cl.call(c, &replog.Command{Op: replog.OpRegister, SID: s.id, Account: key, Ref: f.Ref, HasRef: f.HasRef}); e != nil {
+		c.sendError(f, e)
+	}
+}
+
+func (h *hub) registeredLocked(s *session, c *conn, key, ref string, hasRef bool) {
 	s.account = key
 	b := protocol.NewFrame(nil, protocol.MsgRegistered).Str("username", s.name)
 	if s.v2 {
 		b.Str("session", h.rotateTokenLocked(s))
 	}
-	if f.HasRef {
-		b.Str("ref", f.Ref)
+	if hasRef {
+		b.Str("ref", ref)
 	}
-	h.sendAfterSaveLocked(c, b.End(), protocol.MsgRegistered, h.saveSessionLocked(s))
+	if c != nil {
+		h.sendAfterSaveLocked(c, b.End(), protocol.MsgRegistered, h.saveSessionLocked(s))
+	}
 }
 
 // passwordChanged answers password_changed with a new token, which voids
 // every other token of the account.
 func (h *hub) passwordChanged(c *conn, f *protocol.Frame) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	s := h.attachedLocked(c)
 	if s == nil {
+		h.mu.Unlock()
 		return
 	}
+	if h.cl == nil {
+		h.passwordChangedLocked(s, c, f.Ref, f.HasRef)
+		h.mu.Unlock()
+		return
+	}
+	h.mu.Unlock()
+	if e := h.cl.call(c, &replog.Command{Op: replog.OpPassword, SID: s.id, Ref: f.Ref, HasRef: f.HasRef}); e != nil {
+		c.sendError(f, e)
+	}
+}
+
+func (h *hub) passwordChangedLocked(s *session, c *conn, ref string, hasRef bool) {
 	b := protocol.NewFrame(nil, protocol.MsgPasswordChanged)
 	if s.v2 {
 		b.Str("session", h.rotateTokenLocked(s))
 	}
-	if f.HasRef {
-		b.Str("ref", f.Ref)
+	if hasRef {
+		b.Str("ref", ref)
 	}
-	h.sendAfterSaveLocked(c, b.End(), protocol.MsgPasswordChanged, h.saveSessionLocked(s))
+	if c != nil {
+		h.sendAfterSaveLocked(c, b.End(), protocol.MsgPasswordChanged, h.saveSessionLocked(s))
+	}
 }
 
 // sessionName returns the name and account of c's session.

@@ -148,6 +148,16 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		}
 		ln.Close()
 	}()
+	if cl := s.hub.cl; cl != nil {
+		// A cluster node answers nobody before it has caught up with the log.
+		if err := cl.start(ctx.Done(), s.fatal, s.fail); err != nil {
+			ln.Close()
+			return err
+		}
+		stopCluster := make(chan struct{})
+		go cl.run(stopCluster)
+		defer close(stopCluster)
+	}
 	// Scripts wait for this line (PROTOCOL §9), so it is logged even when
 	// the level hides info: at the lowest level the logger shows.
 	level := slog.LevelInfo

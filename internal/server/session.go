@@ -22,9 +22,12 @@ type session struct {
 	account   string // folded account name, "" for a guest
 	tokenHash string
 	rooms     []*room // in the order they were entered
-	conn      *conn   // nil while held
+	conn      *conn   // nil while held (and, in a cluster, while connected to another node)
 	addr      ipKey   // last client address, for max_per_ip while held
 	ended     bool
+	held      bool   // no connection, waiting for a resume until its grace passes
+	node      string // cluster: the node its connection (or hold timer) is on
+	att       uint64 // cluster: bumped at every attach, so a replaced connection's requests do nothing
 
 	// Hold state.
 	holdTimer  *time.Timer
@@ -98,8 +101,15 @@ func (h *hub) rotateTokenLocked(s *session) string {
 	if s.tokenHash != "" {
 		delete(h.tokens, s.tokenHash)
 	}
-	tok := auth.NewToken()
-	s.tokenHash = auth.HashToken(tok)
+	var tok string
+	if a := h.applying; a != nil {
+		// A cluster entry: the origin made the token and put only its hash
+		// in the log; only the origin can reveal the token itself.
+		tok, s.tokenHash = a.token, a.newToken
+	} else {
+		tok = auth.NewToken()
+		s.tokenHash = auth.HashToken(tok)
+	}
 	h.tokens[s.tokenHash] = s
 	return tok
 }
@@ -107,23 +117,35 @@ func (h *hub) rotateTokenLocked(s *session) string {
 // holdLocked keeps a v2 session whose connection dropped for ResumeGrace.
 func (h *hub) holdLocked(s *session, reason string) {
 	s.conn = nil
+	s.held = true
 	s.holdGen++
 	s.holdReason = reason
 	s.heldSince = h.lastID
+	gen := s.holdGen
+	if !h.ownsLocked(s) {
+		return // another node keeps its place and runs its timer
+	}
 	h.held.Add(1)
 	h.heldIP[s.addr]++
 	h.ips.add(s.addr)
-	gen := s.holdGen
 	s.holdTimer = time.AfterFunc(h.cfg.ResumeGrace, func() { h.expireHold(s, gen) })
 	h.saveSessionLocked(s)
 }
+
+// ownsLocked reports whether this process keeps s's connection or hold
+// timer: always on one node; in a cluster, only on the node named in s.
+func (h *hub) ownsLocked(s *session) bool { return h.cl == nil || s.node == h.cl.node }
 
 // expireHold ends a held session whose grace passed: the others now hear
 // that it left, with the reason its connection ended.
 func (h *hub) expireHold(s *session, gen uint64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if s.ended || s.conn != nil || s.holdGen != gen || h.closing {
+	if s.ended || !s.held || s.holdGen != gen || h.closing {
+		return
+	}
+	if h.cl != nil {
+		h.cl.expireLocked(s, gen) // every node ends it when the log says so
 		return
 	}
 	h.endSessionLocked(s, s.holdReason)
@@ -131,10 +153,14 @@ func (h *hub) expireHold(s *session, gen uint64) {
 
 // unholdLocked ends a hold because a connection takes the session over.
 func (h *hub) unholdLocked(s *session) {
-	if s.conn != nil || s.ended {
+	if !s.held || s.ended {
 		return
 	}
+	s.held = false
 	s.stopHoldLocked()
+	if !h.ownsLocked(s) {
+		return
+	}
 	h.held.Add(-1)
 	if n := h.heldIP[s.addr]; n <= 1 {
 		delete(h.heldIP, s.addr)
@@ -158,16 +184,17 @@ func (h *hub) endSessionLocked(s *session, reason string) {
 	if s.ended {
 		return
 	}
-	if s.conn == nil {
-		h.unholdLocked(s)
-	}
+	h.unholdLocked(s)
 	s.ended = true
-	now := time.Now()
+	now := h.now()
 	for len(s.rooms) > 0 {
 		h.removeMemberLocked(s.rooms[len(s.rooms)-1], s, reason, now)
 	}
 	if h.names[s.key] == s {
 		delete(h.names, s.key)
+	}
+	if h.byID[s.id] == s {
+		delete(h.byID, s.id)
 	}
 	if s.tokenHash != "" {
 		delete(h.tokens, s.tokenHash)
