@@ -72,7 +72,7 @@ type clusterNode struct {
 
 	nextReq  uint64
 	pending  map[uint64]*clusterReq
-	inflight map[uint64]int        // messages sent by connection number, not yet applied
+	inflight map[uint64]int         // messages sent by connection number, not yet applied
 	dups     map[uint64][]dupWaiter // resends waiting for their original (by id)
 	progress chan struct{}          // closed and replaced after an entry, while someone waits
 	waiting  int
