@@ -103,7 +103,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.ips = newIPLimiter(&s.cfg)
 	s.hub = newHub(&s.cfg, s.stats, s.log, s.ips)
-	s.accounts = newAccountBook(cfg.Store)
+	s.accounts = newAccountBook(s.hub.store) // the cluster's store in a cluster
 	s.guard = newGuard(&s.cfg)
 	s.lazy = newLazyFlusher()
 	s.fatal = make(chan struct{})
@@ -393,3 +393,7 @@ func (b *byteBudget) Reserve(n int) bool {
 }
 
 func (b *byteBudget) Release(n int) { b.used.Add(-int64(n)) }
+
+// HeldSessions is how many sessions this server holds for a resume (in a
+// cluster: whose hold timers run on this node).
+func (s *Server) HeldSessions() int { return s.hub.heldCount() }

@@ -1,0 +1,283 @@
+package server_test
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"pynet/internal/replog/memlog"
+	"pynet/internal/server"
+	"pynet/protocol"
+)
+
+// startNodes starts n servers that share one in-memory log: a cluster in
+// one process. The NATS-backed log is tested the same way in package
+// cluster.
+func startNodes(t *testing.T, n int, mutate func(*server.Config)) (*memlog.Shared, []*testServer) {
+	t.Helper()
+	log := memlog.New()
+	var nodes []*testServer
+	for i := range n {
+		node := log.Node(fmt.Sprintf("node%d", i+1))
+		t.Cleanup(func() { node.Close() })
+		nodes = append(nodes, startServer(t, func(c *server.Config) {
+			c.Cluster = node
+			if mutate != nil {
+				mutate(c)
+			}
+		}))
+	}
+	return log, nodes
+}
+
+func TestClusterCrossNodeChatInOneOrder(t *testing.T) {
+	_, nodes := startNodes(t, 3, nil)
+	alice, _ := nodes[0].joinV2(t, "alice")
+	bob, _ := nodes[1].joinV2(t, "bob")
+	alice.expect("joined")
+	carol, w := nodes[2].joinV2(t, "carol")
+	alice.expect("joined")
+	bob.expect("joined")
+
+	// Everyone lists everyone, whichever node they are on.
+	carol.send(`{"type":"users","room":"lobby"}`)
+	if u := carol.expect("users"); fmt.Sprint(u.Users) != "[alice bob carol]" {
+		t.Fatalf("users on node3 = %v", u.Users)
+	}
+	if w.welcome.LastID == 0 {
+		t.Fatalf("welcome last_id = 0 after two joins")
+	}
+
+	// Alice and bob send at once from two nodes; carol, on a third, and
+	// each of them see the other's messages in one id order, and the acks
+	// carry the ids the others see.
+	const each = 50
+	var wg sync.WaitGroup
+	for _, c := range []*client{alice, bob} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				fmt.Fprintf(c.nc, `{"type":"message","text":"%s %d","ref":"r%d"}`+"\n", c.name, i, i)
+			}
+		}()
+	}
+	wg.Wait()
+	ids := map[string]int64{} // "from text" → id, as carol saw them
+	var last int64
+	for range 2 * each {
+		m := carol.expect("message")
+		if m.ID <= last {
+			t.Fatalf("carol: id %d after %d", m.ID, last)
+		}
+		last = m.ID
+		ids[m.From+" "+m.Text] = m.ID
+	}
+	for _, c := range []*client{alice, bob} {
+		other := map[string]string{"alice": "bob", "bob": "alice"}[c.name]
+		var last int64
+		got := 0
+		for got < 2*each {
+			f := c.next()
+			switch f.Type {
+			case "message":
+				if f.From != other || ids[f.From+" "+f.Text] != f.ID {
+					t.Fatalf("%s: %+v, carol saw id %d", c.name, f, ids[f.From+" "+f.Text])
+				}
+			case "ack":
+				var i int
+				fmt.Sscanf(f.Ref, "r%d", &i)
+				if want := ids[fmt.Sprintf("%s %s %d", c.name, c.name, i)]; f.ID != want {
+					t.Fatalf("%s: ack %+v, carol saw id %d", c.name, f, want)
+				}
+			default:
+				t.Fatalf("%s: unexpected %+v", c.name, f)
+			}
+			if f.ID <= last {
+				t.Fatalf("%s: id %d after %d", c.name, f.ID, last)
+			}
+			last = f.ID
+			got++
+		}
+	}
+}
+
+func TestClusterRoomsAndPrivatesAcrossNodes(t *testing.T) {
+	_, nodes := startNodes(t, 2, nil)
+	alice, _ := nodes[0].joinV2(t, "alice", "lobby", "go")
+	bob, a := nodes[1].joinV2(t, "bob", "go")
+	if a.entered[0].Count != 2 || fmt.Sprint(a.entered[0].Users) != "[alice bob]" {
+		t.Fatalf("bob's entered on node2 = %+v", a.entered[0])
+	}
+	if j := alice.expect("joined"); j.Room != "go" || j.Username != "bob" {
+		t.Fatalf("alice got %+v", j)
+	}
+	alice.send(`{"type":"message","room":"go","text":"hi go"}`)
+	if m := bob.expect("message"); m.Room != "go" || m.Text != "hi go" || m.From != "alice" {
+		t.Fatalf("bob got %+v", m)
+	}
+	bob.send(`{"type":"message","room":"lobby","text":"x","ref":"1"}`)
+	bob.expectError(protocol.CodeNotInRoom)
+
+	bob.send(`{"type":"private","to":"ALICE","text":"psst","ref":"p"}`)
+	ack := bob.expect("ack")
+	if p := alice.expect("private"); p.From != "bob" || p.To != "alice" || p.ID != ack.ID {
+		t.Fatalf("alice got %+v (ack %+v)", p, ack)
+	}
+
+	// Enter and exit on one node are seen on the other, in order with
+	// messages; a late joiner gets the room's history from the log.
+	bob.send(`{"type":"enter","room":"lobby","ref":"e"}`)
+	if e := bob.expect("entered"); e.Count != 2 {
+		t.Fatalf("entered = %+v", e)
+	}
+	alice.expect("joined")
+	bob.send(`{"type":"exit","room":"go","ref":"x"}`)
+	bob.expect("exited")
+	if l := alice.expect("left"); l.Room != "go" || l.Reason != protocol.ReasonExit {
+		t.Fatalf("alice got %+v", l)
+	}
+	_, c := nodes[1].joinV2(t, "carol", "go")
+	if r := c.replay["go"]; len(r) != 1 || r[0].Text != "hi go" {
+		t.Fatalf("carol's go replay on node2 = %+v", r)
+	}
+
+	bob.send(`{"type":"rooms"}`)
+	if r := bob.expect("rooms"); fmt.Sprint(r.Rooms) != "[{go 2} {lobby 2}]" {
+		t.Fatalf("rooms = %v", r.Rooms)
+	}
+}
+
+func TestClusterNameRaceHasOneWinner(t *testing.T) {
+	_, nodes := startNodes(t, 2, nil)
+	for round := range 20 {
+		name := fmt.Sprintf("Dup%d", round)
+		a, b := nodes[0].dial(t), nodes[1].dial(t)
+		a.send(`{"type":"join","username":%q,"protocol":2}`, name)
+		b.send(`{"type":"join","username":%q,"protocol":2}`, name)
+		wins := 0
+		for _, c := range []*client{a, b} {
+			f := c.next()
+			switch {
+			case f.Type == "welcome":
+				wins++
+			case f.Type == "error" && f.Code == protocol.CodeUsernameTaken:
+			default:
+				t.Fatalf("round %d: %+v", round, f)
+			}
+		}
+		if wins != 1 {
+			t.Fatalf("round %d: %d winners", round, wins)
+		}
+	}
+}
+
+func TestClusterResumeOnAnotherNode(t *testing.T) {
+	_, nodes := startNodes(t, 2, nil)
+	alice, a := nodes[0].joinV2(t, "alice")
+	bob, _ := nodes[1].joinV2(t, "bob")
+	alice.expect("joined")
+	bob.send(`{"type":"message","text":"one","ref":"1"}`)
+	seen := alice.expect("message").ID
+	alice.drop()
+	bob.expect("ack")
+	bob.send(`{"type":"message","text":"two"}`)
+	bob.send(`{"type":"private","to":"alice","text":"while away"}`)
+	bob.sync()
+
+	// Alice comes back on the other node with her token and position: she
+	// gets what she missed, public and private; bob hears nothing.
+	back, r := nodes[1].resume(t, "alice", a.welcome, seen, 1)
+	if !r.welcome.Resumed {
+		t.Fatalf("welcome = %+v, want resumed", r.welcome)
+	}
+	if got := r.replay["lobby"]; len(got) != 1 || got[0].Text != "two" {
+		t.Fatalf("replay = %+v", got)
+	}
+	if len(r.privs) != 1 || r.privs[0].Text != "while away" {
+		t.Fatalf("private replay = %+v", r.privs)
+	}
+	bob.expectNothing()
+	back.send(`{"type":"message","text":"back","ref":"b"}`)
+	back.expect("ack")
+	if m := bob.expect("message"); m.From != "alice" {
+		t.Fatalf("bob got %+v", m)
+	}
+	// The old token is void on every node.
+	c := nodes[0].dial(t)
+	c.send(`{"type":"join","username":"alice","protocol":2,"session":%q}`, a.welcome.Session)
+	c.expectError(protocol.CodeAuthFailed)
+}
+
+func TestClusterNodeDeathHoldsItsUsers(t *testing.T) {
+	log, nodes := startNodes(t, 2, func(c *server.Config) { c.ResumeGrace = 30 * time.Second })
+	log.SetLease(300 * time.Millisecond)
+	alice, _ := nodes[0].joinV2(t, "alice")
+	bob, b := nodes[1].joinV2(t, "bob")
+	alice.expect("joined")
+	bob.send(`{"type":"message","text":"before"}`)
+	seen := alice.expect("message").ID
+
+	// node2 dies without a word: its log handle goes (lease and all) and its
+	// process with it. Node1 notices the lapsed lease and holds bob's
+	// session: nobody hears that bob left, his name stays taken.
+	nodes[1].kill(t)
+	alice.send(`{"type":"private","to":"bob","text":"are you there?","ref":"q"}`)
+	alice.expect("ack")
+	eventually(t, wait, "node1 holds bob's session", func() bool { return nodes[0].HeldSessions() == 1 })
+	alice.expectNothing()
+	c := nodes[0].dial(t)
+	c.send(`{"type":"join","username":"bob","protocol":2}`)
+	c.expectError(protocol.CodeUsernameTaken)
+
+	// Bob resumes on node1 and gets what he missed.
+	back, r := nodes[0].resume(t, "bob", b.welcome, seen, 1)
+	if !r.welcome.Resumed || len(r.privs) != 1 || r.privs[0].Text != "are you there?" {
+		t.Fatalf("resume on node1: %+v privates %+v", r.welcome, r.privs)
+	}
+	back.send(`{"type":"message","text":"back","ref":"1"}`)
+	back.expect("ack")
+	alice.expect("message")
+}
+
+func TestClusterHoldOfDeadNodeExpires(t *testing.T) {
+	log, nodes := startNodes(t, 2, func(c *server.Config) { c.ResumeGrace = 200 * time.Millisecond })
+	log.SetLease(300 * time.Millisecond)
+	alice, _ := nodes[0].joinV2(t, "alice")
+	nodes[1].joinV2(t, "bob")
+	alice.expect("joined")
+	nodes[1].kill(t)
+	if l := alice.expect("left"); l.Username != "bob" || l.Reason != protocol.ReasonDisconnect {
+		t.Fatalf("alice got %+v", l)
+	}
+	nodes[0].joinV2(t, "bob") // the name is free again
+}
+
+// kill ends a cluster node as a crash would: its log handle goes first
+// (nothing more reaches the others), then the process.
+func (ts *testServer) kill(t *testing.T) {
+	t.Helper()
+	ts.Config().Cluster.Close()
+	ts.stop(t)
+}
+
+func TestClusterRefusesWhileTheLogIsDown(t *testing.T) {
+	log, nodes := startNodes(t, 2, nil)
+	alice, _ := nodes[0].joinV2(t, "alice")
+	bob, _ := nodes[1].joinV2(t, "bob")
+	alice.expect("joined")
+	log.SetDown(true)
+	alice.send(`{"type":"message","text":"lost?","ref":"1"}`)
+	if e := alice.expectError(protocol.CodeRateLimited); e.Ref != "1" {
+		t.Fatalf("error = %+v", e)
+	}
+	alice.send(`{"type":"enter","room":"go","ref":"2"}`)
+	alice.expectError(protocol.CodeRateLimited)
+	log.SetDown(false)
+	alice.send(`{"type":"message","text":"now","ref":"3"}`)
+	alice.expect("ack")
+	if m := bob.expect("message"); m.Text != "now" {
+		t.Fatalf("bob got %+v", m)
+	}
+}
