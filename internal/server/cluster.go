@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"time"
 
@@ -77,6 +78,12 @@ type clusterNode struct {
 	progress chan struct{}          // closed and replaced after an entry, while someone waits
 	waiting  int
 	live     bool                 // caught up: this node answers and sweeps
+	// Snapshots (snapshot.go): control entries applied since the last one
+	// this node wrote, when it wrote it, and its sequence.
+	ctlSince  int
+	snapAt    time.Time
+	snapSeq   uint64
+	snapEvery int
 	downSent map[string]time.Time // nodes this node reported down, until applied (or retried)
 }
 
@@ -97,6 +104,10 @@ func newClusterNode(h *hub, l replog.Log) *clusterNode {
 		cl.prefix = p.Prefix()
 	}
 	h.nextID, h.lastID = 1, 0
+	cl.snapEvery = h.cfg.ClusterSnapshotEvery
+	if cl.snapEvery <= 0 {
+		cl.snapEvery = 1000
+	}
 	return cl
 }
 
@@ -391,6 +402,9 @@ func (cl *clusterNode) apply(e replog.Entry) {
 	}
 	h.applying = a
 	h.nextID = int64(e.Seq)
+	if cmd.Op != replog.OpMessage && cmd.Op != replog.OpPrivate {
+		cl.ctlSince++
+	}
 	cl.applyLocked(a, r)
 	h.applying = nil
 	cl.advanceLocked(e.Seq)
@@ -575,12 +589,27 @@ func (cl *clusterNode) applyNodeDownLocked(cmd *replog.Command) {
 
 // ---- running ----
 
-// start follows the log from its beginning and returns once this node has
-// caught up (or the log failed, or stop was closed).
+// start loads the newest snapshot, follows the log from the entry after
+// it, and returns once this node has caught up (or the log failed, or stop
+// was closed).
 func (cl *clusterNode) start(stop, fatal <-chan struct{}, fail func(error)) error {
+	h := cl.h
+	from, data, err := cl.log.LoadSnapshot()
+	if err != nil {
+		return fmt.Errorf("cluster: loading the snapshot: %w", err)
+	}
+	if from > 0 {
+		h.mu.Lock()
+		_, err := h.loadSnapshotLocked(data)
+		h.mu.Unlock()
+		if err != nil {
+			return err
+		}
+		h.log.Info("cluster: snapshot loaded", "seq", from)
+	}
 	caught := make(chan struct{})
 	failed := make(chan error, 1)
-	cl.log.Follow(0, cl.apply, func() { close(caught) }, func(err error) {
+	cl.log.Follow(from, cl.apply, func() { close(caught) }, func(err error) {
 		select {
 		case failed <- err:
 		default:
@@ -596,11 +625,55 @@ func (cl *clusterNode) start(stop, fatal <-chan struct{}, fail func(error)) erro
 	case <-fatal:
 		return errors.New("failed while catching up with the cluster log")
 	}
-	h := cl.h
+	// Beat before the first connection: no session may name a node the
+	// others cannot see alive.
+	if err := cl.log.Beat(); err != nil {
+		return fmt.Errorf("cluster: the first lease: %w", err)
+	}
 	h.mu.Lock()
 	cl.live = true
+	cl.snapAt, cl.snapSeq = time.Now(), from
 	h.mu.Unlock()
+	h.log.Info("cluster: caught up", "node", cl.node, "last_id", h.lastIDNow())
 	return nil
+}
+
+func (h *hub) lastIDNow() int64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.lastID
+}
+
+// snapshotIdle is how long a change may wait for a snapshot when fewer
+// than snapEvery control entries came since the last one.
+const snapshotIdle = 30 * time.Second
+
+// maybeSnapshot writes a snapshot when enough changed, then trims the log
+// of control entries older than the previous one (one snapshot of slack,
+// for a node that is loading it right now).
+func (cl *clusterNode) maybeSnapshot() {
+	h := cl.h
+	h.mu.Lock()
+	if cl.ctlSince == 0 || cl.ctlSince < cl.snapEvery && time.Since(cl.snapAt) < snapshotIdle {
+		h.mu.Unlock()
+		return
+	}
+	data, seq := h.snapshotLocked()
+	cl.ctlSince, cl.snapAt = 0, time.Now()
+	prev := cl.snapSeq
+	h.mu.Unlock()
+	if err := cl.log.SaveSnapshot(seq, data); err != nil {
+		h.log.Warn("cluster: snapshot not saved", "seq", seq, "err", err)
+		return
+	}
+	h.mu.Lock()
+	cl.snapSeq = seq
+	h.mu.Unlock()
+	if prev > 0 {
+		if err := cl.log.Trim(prev); err != nil {
+			h.log.Warn("cluster: log not trimmed", "below", prev, "err", err)
+		}
+	}
 }
 
 // downRetry is how long a nodedown report waits for its entry before it is
@@ -638,10 +711,19 @@ func (cl *clusterNode) tick() {
 		h.log.Warn("cluster: cannot list nodes", "err", err)
 		return
 	}
+	if cl.sweep(nodes) {
+		cl.maybeSnapshot()
+	}
+}
+
+// sweep reports nodes down (if this node leads) and detaches this node's
+// sessions left without a connection. It reports whether this node leads.
+func (cl *clusterNode) sweep(nodes []string) bool {
+	h := cl.h
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if !cl.live || h.closing {
-		return
+		return false
 	}
 	leader := len(nodes) > 0 && slices.Min(nodes) == cl.node
 	var down []string
@@ -665,4 +747,5 @@ func (cl *clusterNode) tick() {
 		h.log.Warn("cluster: nodes down; holding their sessions", "nodes", down)
 		cl.appendLocked(&replog.Command{Op: replog.OpNodeDown, Nodes: down}, "")
 	}
+	return leader
 }

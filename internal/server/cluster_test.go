@@ -281,3 +281,46 @@ func TestClusterRefusesWhileTheLogIsDown(t *testing.T) {
 		t.Fatalf("bob got %+v", m)
 	}
 }
+
+func TestClusterNodeStartsFromSnapshot(t *testing.T) {
+	log, nodes := startNodes(t, 2, func(c *server.Config) { c.ClusterSnapshotEvery = 2 })
+	alice, _ := nodes[0].joinV2(t, "alice", "lobby", "go")
+	bob, b := nodes[1].joinV2(t, "Bob", "go")
+	alice.expect("joined")
+	bob.send(`{"type":"message","room":"go","text":"kept","ref":"k"}`)
+	bob.expect("ack")
+	alice.expect("message")
+	eventually(t, wait, "a snapshot after the joins", func() bool {
+		seq, _, _ := log.Node("probe").LoadSnapshot()
+		return seq >= uint64(b.welcome.LastID)+1
+	})
+	bob.send(`{"type":"exit","room":"go"}`) // after the snapshot: from the log
+	bob.expect("exited")
+	alice.expect("left")
+
+	// A third node starts from the snapshot (the control entries before it
+	// are trimmed) and the log after it, and knows everything.
+	node3 := log.Node("node3")
+	t.Cleanup(func() { node3.Close() })
+	third := startServer(t, func(c *server.Config) { c.Cluster = node3 })
+	carol, a := third.joinV2(t, "carol", "go")
+	if fmt.Sprint(a.entered[0].Users) != "[alice carol]" || len(a.replay["go"]) != 1 {
+		t.Fatalf("carol on node3: %+v replay %+v", a.entered[0], a.replay["go"])
+	}
+	if j := alice.expect("joined"); j.Username != "carol" {
+		t.Fatalf("alice got %+v", j)
+	}
+	c := third.dial(t)
+	c.send(`{"type":"join","username":"bob","protocol":2}`)
+	c.expectError(protocol.CodeUsernameTaken)
+	// Bob's resend is recognised on the new node too (the de-duplication
+	// window is in the snapshot), and he resumes there.
+	bob.drop()
+	back, _ := third.resume(t, "Bob", b.welcome, 0, 0) // in no room since its exit
+	back.send(`{"type":"message","text":"again","ref":"k"}`)
+	if ack := back.expect("ack"); ack.ID == 0 {
+		t.Fatalf("ack = %+v", ack)
+	}
+	alice.expectNothing()
+	carol.expectNothing()
+}

@@ -76,6 +76,10 @@ type Config struct {
 	// one replicated log (package replog; -cluster): ids, rooms, names,
 	// sessions and history are the cluster's, and Store is not used.
 	Cluster replog.Log
+	// ClusterSnapshotEvery is how many control entries (joins, enters,
+	// exits, holds...) may pass before a snapshot of the shared state is
+	// written (0: 1000). Keep it well under the log's per-subject retention.
+	ClusterSnapshotEvery int
 	// Hasher hashes and checks account passwords. nil: accounts are off
 	// (register and password logins are refused with auth_failed).
 	Hasher auth.Hasher

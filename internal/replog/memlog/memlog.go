@@ -129,7 +129,9 @@ func (n *Node) Follow(after uint64, apply func(replog.Entry), caughtUp func(), f
 			batch := slices.Clone(s.entries[next-1:])
 			s.mu.Unlock()
 			for _, e := range batch {
-				apply(e)
+				if e.Subject != "" { // not trimmed
+					apply(e)
+				}
 			}
 			next += uint64(len(batch))
 		}
@@ -181,8 +183,19 @@ func (n *Node) LoadSnapshot() (uint64, []byte, error) {
 	return n.s.snapSeq, slices.Clone(n.s.snap), nil
 }
 
-// Trim keeps everything: a memory log is never big enough to matter.
-func (n *Node) Trim(uint64) error { return nil }
+// Trim removes control entries below seq (their sequence numbers stay
+// unused, as in a stream).
+func (n *Node) Trim(seq uint64) error {
+	s := n.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range s.entries {
+		if e := &s.entries[i]; e.Seq < seq && !isMessage(e.Subject) {
+			e.Subject, e.Data = "", nil
+		}
+	}
+	return nil
+}
 
 func (n *Node) Beat() error {
 	n.s.mu.Lock()
