@@ -77,14 +77,14 @@ type clusterNode struct {
 	dups     map[uint64][]dupWaiter // resends waiting for their original (by id)
 	progress chan struct{}          // closed and replaced after an entry, while someone waits
 	waiting  int
-	live     bool                 // caught up: this node answers and sweeps
+	live     bool // caught up: this node answers and sweeps
 	// Snapshots (snapshot.go): control entries applied since the last one
 	// this node wrote, when it wrote it, and its sequence.
 	ctlSince  int
 	snapAt    time.Time
 	snapSeq   uint64
 	snapEvery int
-	downSent map[string]time.Time // nodes this node reported down, until applied (or retried)
+	downSent  map[string]time.Time // nodes this node reported down, until applied (or retried)
 }
 
 type dupWaiter struct {

@@ -19,8 +19,8 @@ import (
 
 // snapshot is the encoded shared state.
 type snapshot struct {
-	Version  int            `json:"version"`
-	Seq      uint64         `json:"seq"`
+	Version  int           `json:"version"`
+	Seq      uint64        `json:"seq"`
 	Sessions []snapSession `json:"sessions"`
 }
 
