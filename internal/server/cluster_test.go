@@ -324,3 +324,83 @@ func TestClusterNodeStartsFromSnapshot(t *testing.T) {
 	alice.expectNothing()
 	carol.expectNothing()
 }
+
+func TestClusterAccountsNamesAndV1AcrossNodes(t *testing.T) {
+	_, nodes := startNodes(t, 2, withAccounts)
+	alice, _ := nodes[0].joinV2(t, "alice")
+	alice.send(`{"type":"register","password":"correct horse","ref":"r"}`)
+	if r := alice.expect("registered"); r.Session == "" {
+		t.Fatalf("registered = %+v", r)
+	}
+	// The account is the cluster's: on the other node its name needs the
+	// password, and the password logs in, taking the session over.
+	c := nodes[1].dial(t)
+	c.send(`{"type":"join","username":"Alice","protocol":2}`)
+	c.expectError(protocol.CodeUsernameTaken)
+	c.send(`{"type":"join","username":"alice","protocol":2,"password":"correct horse"}`)
+	if w := c.readJoin(1).welcome; !w.Resumed || !w.Account {
+		t.Fatalf("login on node2: %+v", w)
+	}
+	if b := alice.expect("bye"); b.Reason != protocol.ReasonReplaced {
+		t.Fatalf("alice on node1 got %+v", b)
+	}
+
+	// A v1 client on node1 sees node2's users in lobby and talks with them.
+	v1 := nodes[0].join(t, "oldtimer")
+	c.expect("joined")
+	v1.send(`{"type":"users"}`)
+	if u := v1.expect("users"); fmt.Sprint(u.Users) != "[alice oldtimer]" {
+		t.Fatalf("v1 users = %v", u.Users)
+	}
+	c.send(`{"type":"message","text":"hello v1"}`)
+	if m := v1.expect("message"); m.Text != "hello v1" || m.Room != "lobby" {
+		t.Fatalf("v1 got %+v", m)
+	}
+
+	// A rename on one node frees the old name and takes the new one on both.
+	v1.send(`{"type":"nick","username":"newtimer"}`)
+	v1.expect("renamed")
+	if r := c.expect("renamed"); r.From != "oldtimer" || r.To != "newtimer" {
+		t.Fatalf("node2 got %+v", r)
+	}
+	d := nodes[1].dial(t)
+	d.send(`{"type":"join","username":"NEWTIMER"}`)
+	d.expectError(protocol.CodeUsernameTaken)
+	d.send(`{"type":"join","username":"oldtimer"}`)
+	d.expect("welcome")
+
+	// v1 leaves: the others hear quit at once.
+	v1.send(`{"type":"leave"}`)
+	v1.expectSkipping("bye", "joined")
+	for {
+		f := c.next()
+		if f.Type == "left" && f.Username == "newtimer" {
+			if f.Reason != protocol.ReasonQuit {
+				t.Fatalf("left = %+v", f)
+			}
+			break
+		}
+	}
+}
+
+func TestClusterResendIsDeliveredOnce(t *testing.T) {
+	_, nodes := startNodes(t, 2, nil)
+	alice, _ := nodes[0].joinV2(t, "alice")
+	bob, _ := nodes[1].joinV2(t, "bob")
+	alice.expect("joined")
+	// The same ref three times in a row: while the first is on its way
+	// (the log's de-duplication) and after it (the session's window).
+	for range 3 {
+		alice.send(`{"type":"message","text":"once","ref":"same"}`)
+	}
+	first := alice.expect("ack")
+	for range 2 {
+		if a := alice.expect("ack"); a.ID != first.ID || a.TS != first.TS {
+			t.Fatalf("ack %+v, first %+v", a, first)
+		}
+	}
+	if m := bob.expect("message"); m.ID != first.ID {
+		t.Fatalf("bob got %+v", m)
+	}
+	bob.expectNothing()
+}
