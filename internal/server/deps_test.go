@@ -15,7 +15,8 @@ func TestCoreIsStandardLibraryOnly(t *testing.T) {
 	if err != nil {
 		t.Skip("go not on PATH")
 	}
-	core := []string{"pynet/protocol", "pynet/internal/server", "pynet/internal/store", "pynet/internal/auth", "pynet/internal/wiretrace"}
+	core := []string{"pynet/protocol", "pynet/internal/server", "pynet/internal/store", "pynet/internal/auth", "pynet/internal/wiretrace",
+		"pynet/internal/replog", "pynet/internal/replog/memlog"}
 	args := append([]string{"list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}"}, core...)
 	out, err := exec.Command(gobin, args...).CombinedOutput()
 	if err != nil {
@@ -27,7 +28,7 @@ func TestCoreIsStandardLibraryOnly(t *testing.T) {
 		if p != "pynet" && !strings.HasPrefix(p, "pynet/") {
 			t.Errorf("the core depends on %s, outside the standard library", p)
 		}
-		if strings.Contains(p, "sqlitestore") || strings.Contains(p, "argon2id") {
+		if strings.Contains(p, "sqlitestore") || strings.Contains(p, "argon2id") || p == "pynet/internal/cluster" {
 			t.Errorf("the core imports %s: it must stay behind its interface", p)
 		}
 	}
