@@ -404,3 +404,22 @@ func TestClusterResendIsDeliveredOnce(t *testing.T) {
 	}
 	bob.expectNothing()
 }
+
+func TestClusterNodeShutdownHoldsItsUsers(t *testing.T) {
+	_, nodes := startNodes(t, 2, func(c *server.Config) { c.ResumeGrace = 30 * time.Second })
+	alice, _ := nodes[0].joinV2(t, "alice")
+	bob, b := nodes[1].joinV2(t, "bob")
+	alice.expect("joined")
+	nodes[1].stop(t)
+	if f := bob.expect("bye"); f.Reason != protocol.ReasonShutdown {
+		t.Fatalf("bob got %+v", f)
+	}
+	alice.send(`{"type":"message","text":"still here?"}`)
+	alice.sync()
+	back, r := nodes[0].resume(t, "bob", b.welcome, b.welcome.LastID, 1)
+	if !r.welcome.Resumed || len(r.replay["lobby"]) != 1 {
+		t.Fatalf("resume: %+v replay %+v", r.welcome, r.replay)
+	}
+	back.expectNothing()
+	alice.expectNothing() // no left, no joined: bob never left
+}
