@@ -85,6 +85,12 @@ type clusterNode struct {
 	snapSeq   uint64
 	snapEvery int
 	downSent  map[string]time.Time // nodes this node reported down, until applied (or retried)
+	// missing: when this node (leading, its own lease renewed all along)
+	// first saw each node's lease gone; a node is reported down only after
+	// downAfter of that, so a NATS restart (every lease gone at once, back
+	// within a second) takes nobody down.
+	missing   map[string]time.Time
+	downAfter time.Duration
 }
 
 type dupWaiter struct {
@@ -93,8 +99,11 @@ type dupWaiter struct {
 }
 
 // prefixer is implemented by logs whose subjects have a prefix other than
-// the default.
-type prefixer interface{ Prefix() string }
+// the default; leaser by logs that say how long a lease lasts.
+type (
+	prefixer interface{ Prefix() string }
+	leaser   interface{ Lease() time.Duration }
+)
 
 func newClusterNode(h *hub, l replog.Log) *clusterNode {
 	cl := &clusterNode{h: h, log: l, node: l.Node(), prefix: "pynet",
@@ -102,6 +111,10 @@ func newClusterNode(h *hub, l replog.Log) *clusterNode {
 		dups: make(map[uint64][]dupWaiter), progress: make(chan struct{}), downSent: make(map[string]time.Time)}
 	if p, ok := l.(prefixer); ok {
 		cl.prefix = p.Prefix()
+	}
+	cl.missing, cl.downAfter = make(map[string]time.Time), 6*time.Second
+	if le, ok := l.(leaser); ok {
+		cl.downAfter = le.Lease()
 	}
 	h.nextID, h.lastID = 1, 0
 	cl.snapEvery = h.cfg.ClusterSnapshotEvery
@@ -683,9 +696,10 @@ const downRetry = 10 * time.Second
 // beatEvery is how often a node renews its lease and sweeps.
 const beatEvery = time.Second
 
-// run renews this node's lease and sweeps once a second until stop.
+// run renews this node's lease and sweeps once a second (or three times a
+// lease, if that is shorter) until stop.
 func (cl *clusterNode) run(stop <-chan struct{}) {
-	t := time.NewTicker(beatEvery)
+	t := time.NewTicker(min(beatEvery, cl.downAfter/3))
 	defer t.Stop()
 	for {
 		cl.tick()
@@ -704,6 +718,9 @@ func (cl *clusterNode) tick() {
 	h := cl.h
 	if err := cl.log.Beat(); err != nil {
 		h.log.Warn("cluster: lease not renewed", "err", err)
+		h.mu.Lock()
+		clear(cl.missing) // cut off: this node cannot judge the others
+		h.mu.Unlock()
 		return
 	}
 	nodes, err := cl.log.Nodes()
@@ -726,6 +743,7 @@ func (cl *clusterNode) sweep(nodes []string) bool {
 		return false
 	}
 	leader := len(nodes) > 0 && slices.Min(nodes) == cl.node
+	now := time.Now()
 	var down []string
 	for _, s := range h.byID {
 		if s.ended {
@@ -734,9 +752,21 @@ func (cl *clusterNode) sweep(nodes []string) bool {
 		if s.node == cl.node && s.conn == nil && !s.held {
 			cl.detachLocked(s, protocol.ReasonDisconnect)
 		}
-		if leader && s.node != cl.node && !slices.Contains(nodes, s.node) && !slices.Contains(down, s.node) &&
-			time.Since(cl.downSent[s.node]) > downRetry {
+		if !leader || s.node == cl.node || slices.Contains(nodes, s.node) || slices.Contains(down, s.node) {
+			continue
+		}
+		since, ok := cl.missing[s.node]
+		if !ok {
+			cl.missing[s.node] = now
+			continue
+		}
+		if now.Sub(since) >= cl.downAfter && now.Sub(cl.downSent[s.node]) > downRetry {
 			down = append(down, s.node)
+		}
+	}
+	for n := range cl.missing {
+		if !leader || slices.Contains(nodes, n) {
+			delete(cl.missing, n)
 		}
 	}
 	if len(down) > 0 {

@@ -15,8 +15,16 @@ import (
 // one process. The NATS-backed log is tested the same way in package
 // cluster.
 func startNodes(t *testing.T, n int, mutate func(*server.Config)) (*memlog.Shared, []*testServer) {
+	return startNodesLease(t, n, 0, mutate)
+}
+
+// startNodesLease is startNodes with a node lease of its own (0: memlog's).
+func startNodesLease(t *testing.T, n int, lease time.Duration, mutate func(*server.Config)) (*memlog.Shared, []*testServer) {
 	t.Helper()
 	log := memlog.New()
+	if lease > 0 {
+		log.SetLease(lease)
+	}
 	var nodes []*testServer
 	for i := range n {
 		node := log.Node(fmt.Sprintf("node%d", i+1))
@@ -211,8 +219,7 @@ func TestClusterResumeOnAnotherNode(t *testing.T) {
 }
 
 func TestClusterNodeDeathHoldsItsUsers(t *testing.T) {
-	log, nodes := startNodes(t, 2, func(c *server.Config) { c.ResumeGrace = 30 * time.Second })
-	log.SetLease(300 * time.Millisecond)
+	_, nodes := startNodesLease(t, 2, 300*time.Millisecond, func(c *server.Config) { c.ResumeGrace = 30 * time.Second })
 	alice, _ := nodes[0].joinV2(t, "alice")
 	bob, b := nodes[1].joinV2(t, "bob")
 	alice.expect("joined")
@@ -242,8 +249,7 @@ func TestClusterNodeDeathHoldsItsUsers(t *testing.T) {
 }
 
 func TestClusterHoldOfDeadNodeExpires(t *testing.T) {
-	log, nodes := startNodes(t, 2, func(c *server.Config) { c.ResumeGrace = 200 * time.Millisecond })
-	log.SetLease(300 * time.Millisecond)
+	_, nodes := startNodesLease(t, 2, 300*time.Millisecond, func(c *server.Config) { c.ResumeGrace = 200 * time.Millisecond })
 	alice, _ := nodes[0].joinV2(t, "alice")
 	nodes[1].joinV2(t, "bob")
 	alice.expect("joined")

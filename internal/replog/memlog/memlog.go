@@ -200,11 +200,18 @@ func (n *Node) Trim(seq uint64) error {
 func (n *Node) Beat() error {
 	n.s.mu.Lock()
 	defer n.s.mu.Unlock()
-	if n.closed() {
-		return errors.New("memlog: closed")
+	if n.closed() || n.s.down {
+		return fmt.Errorf("memlog: %w", replog.ErrUnavailable)
 	}
 	n.s.beats[n.name] = time.Now()
 	return nil
+}
+
+// Lease is how long a node stays listed after its last Beat.
+func (n *Node) Lease() time.Duration {
+	n.s.mu.Lock()
+	defer n.s.mu.Unlock()
+	return n.s.lease
 }
 
 func (n *Node) Nodes() ([]string, error) {
