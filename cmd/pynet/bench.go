@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 
 	"pynet/internal/bench"
@@ -15,13 +16,16 @@ func init() {
 	register(&command{
 		name:    "bench",
 		summary: "load generator: throughput, latency and set-up rate of a server",
-		run:     runBench,
+		run: func(ctx context.Context, args []string) int {
+			return runBench(ctx, args, os.Stdout, os.Stderr)
+		},
 	})
 }
 
-func runBench(ctx context.Context, args []string) int {
+func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cfg := bench.DefaultConfig()
 	fs := flag.NewFlagSet("pynet bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: pynet bench [flags]\n\n"+
 			"Connects -clients users to a PyNet server; -senders of them send messages of -size\n"+
@@ -39,12 +43,21 @@ func runBench(ctx context.Context, args []string) int {
 			"channel (subject) named -name, senders publish to it, with the same marker, checks and\n"+
 			"histogram. Flat out, a Redis sender publishes on a second connection and PUBLISH's\n"+
 			"reply is its ack; a NATS sender follows each batch with PING, whose PONG acks it.\n"+
-			"Redis delivers a sender's messages to its own subscription too: those are not counted.\n\nflags:\n")
+			"Redis delivers a sender's messages to its own subscription too: those are not counted.\n\n"+
+			"Cluster (-addr A,B,C or -target pynet://A,B,C): the clients are spread over the N nodes,\n"+
+			"client i (from 0) on node i mod N, so the first -senders clients are spread too. With\n"+
+			"rooms, when rooms and N have a common factor, the assignment moves on by one node every\n"+
+			"lcm(rooms, N) clients, so that every room spans the nodes. The nodes must be one chat:\n"+
+			"each client expects every message as on one server. -server-pid takes every process of\n"+
+			"the cluster (each pynet node and the NATS server); the CPU, and the RSS, reported are\n"+
+			"their sums. The result lists each node's clients, senders and deliveries:\n"+
+			"  pynet bench -addr 127.0.0.1:5050,127.0.0.1:5051,127.0.0.1:5052 -server-pid 101,102,103,100\n\n"+
+			"flags:\n")
 		fs.PrintDefaults()
 	}
-	fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "server `host:port`")
-	fs.StringVar(&cfg.Target, "target", "", "what to drive, replacing -addr: pynet://HOST:PORT, or for comparison\n"+
-		"redis://HOST:PORT (Redis pub/sub, one channel) or nats://HOST:PORT (NATS core pub/sub, one subject)")
+	fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "server `host:port`, or a cluster's nodes as host:port,host:port,... (the clients are spread over them)")
+	fs.StringVar(&cfg.Target, "target", "", "what to drive, replacing -addr: pynet://HOST:PORT (pynet://A,B,... for a cluster), or for\n"+
+		"comparison redis://HOST:PORT (Redis pub/sub, one channel) or nats://HOST:PORT (NATS core pub/sub, one subject)")
 	fs.IntVar(&cfg.Clients, "clients", cfg.Clients, "connections that join")
 	fs.IntVar(&cfg.Senders, "senders", cfg.Senders, "how many of the clients send (0: measure set-up only)")
 	fs.IntVar(&cfg.Size, "size", cfg.Size, "`bytes` of text per message (33 to 4096)")
@@ -56,12 +69,17 @@ func runBench(ctx context.Context, args []string) int {
 	fs.IntVar(&cfg.Parallel, "parallel", cfg.Parallel, "connections being set up at once")
 	fs.DurationVar(&cfg.SetupTimeout, "setup-timeout", cfg.SetupTimeout, "longest connection set-up; the run goes on with those joined")
 	fs.StringVar(&cfg.Name, "name", cfg.Name, "username prefix: NAME-0001, NAME-0002, ...")
-	fs.IntVar(&cfg.ServerPID, "server-pid", 0, "server process `id` on this machine: report its CPU time per delivery")
+	fs.Func("server-pid", "server process `ids` on this machine, separated by commas: report their CPU time (summed) per\n"+
+		"delivery; for a cluster list every pynet node and the NATS server", func(v string) (err error) {
+		cfg.ServerPIDs, err = bench.ParsePIDs(v)
+		return err
+	})
 	fs.IntVar(&cfg.Protocol, "protocol", cfg.Protocol, "protocol `version` the clients join with: 1 (lobby only, comparable with older servers) or 2")
 	fs.IntVar(&cfg.Rooms, "rooms", 0, "with -protocol 2: `N` rooms besides the lobby, each client in one of them (0: the lobby only)")
 	fs.IntVar(&cfg.LobbyEvery, "lobby-every", 0, "with -rooms: every `K`-th message of each sender goes to the lobby (0: none)")
 	asJSON := fs.Bool("json", false, "print the result as one JSON object on stdout")
-	progress := fs.Bool("progress", bench.IsTerminal(os.Stderr), "progress line on stderr (default: when stderr is a terminal)")
+	f, isFile := stderr.(*os.File)
+	progress := fs.Bool("progress", isFile && bench.IsTerminal(f), "progress line on stderr (default: when stderr is a terminal)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -69,29 +87,29 @@ func runBench(ctx context.Context, args []string) int {
 		return 2
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(os.Stderr, "pynet bench: unexpected argument %q\n", fs.Arg(0))
+		fmt.Fprintf(stderr, "pynet bench: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
 	if err := cfg.Validate(); err != nil {
-		fmt.Fprintf(os.Stderr, "pynet %v\n", err) // "pynet bench: bad configuration: ..."
+		fmt.Fprintf(stderr, "pynet %v\n", err) // "pynet bench: bad configuration: ..."
 		return 2
 	}
 	if *progress {
-		cfg.Progress = os.Stderr
+		cfg.Progress = stderr
 	}
 	res, err := bench.Run(ctx, cfg)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "pynet bench: %v\n", err)
+		fmt.Fprintf(stderr, "pynet bench: %v\n", err)
 		return 2
 	}
 	if *asJSON {
-		enc := json.NewEncoder(os.Stdout)
+		enc := json.NewEncoder(stdout)
 		err = enc.Encode(res)
 	} else {
-		err = res.WriteText(os.Stdout)
+		err = res.WriteText(stdout)
 	}
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "pynet bench: %v\n", err)
+		fmt.Fprintf(stderr, "pynet bench: %v\n", err)
 		return 1
 	}
 	if res.Connected == 0 {

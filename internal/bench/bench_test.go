@@ -3,14 +3,17 @@ package bench_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"pynet/internal/bench"
+	"pynet/internal/replog/memlog"
 	"pynet/internal/server"
 	"pynet/internal/servertest"
 )
@@ -197,7 +200,7 @@ func TestRunSetupOnlyReportsServerMemory(t *testing.T) {
 	addr := startServer(t, nil)
 	cfg := shortConfig(addr)
 	cfg.Senders = 0
-	cfg.ServerPID = os.Getpid()
+	cfg.ServerPIDs = []int{os.Getpid()}
 	res, err := bench.Run(context.Background(), cfg)
 	if err != nil {
 		t.Fatalf("Run: %v", err)
@@ -418,5 +421,116 @@ func TestRunBadConfig(t *testing.T) {
 	cfg.Size = 5000
 	if _, err := bench.Run(context.Background(), cfg); err == nil {
 		t.Error("Run accepted a size over max_text")
+	}
+}
+
+// startCluster runs n servers that share one in-memory replicated log: one
+// chat, as a cluster of pynet nodes is. It returns their addresses.
+func startCluster(t *testing.T, n int) []string {
+	t.Helper()
+	log := memlog.New()
+	var addrs []string
+	for i := range n {
+		node := log.Node(fmt.Sprintf("n%d", i+1))
+		t.Cleanup(func() { node.Close() })
+		addrs = append(addrs, servertest.Start(t, func(c *server.Config) { c.Cluster = node }).Addr)
+	}
+	return addrs
+}
+
+// checkNodes checks the per-node report of a run over addrs: clients and
+// senders spread evenly, all joined, and every node's clients received
+// messages (from senders on every node: a node alone has not all of them).
+func checkNodes(t *testing.T, res bench.Result, addrs []string) {
+	t.Helper()
+	if res.Addr != strings.Join(addrs, ",") || len(res.Nodes) != len(addrs) {
+		t.Fatalf("addr %q, nodes %+v; want %q and one node per address", res.Addr, res.Nodes, addrs)
+	}
+	var delivered int64
+	for k, n := range res.Nodes {
+		if n.Addr != addrs[k] || n.Connected != n.Clients || n.Delivered <= 0 {
+			t.Errorf("node %d: %+v; want %s, all joined, deliveries", k, n, addrs[k])
+		}
+		if lo, hi := res.Clients/len(addrs), (res.Clients+len(addrs)-1)/len(addrs); n.Clients < lo || n.Clients > hi {
+			t.Errorf("node %d: %d clients, want %d to %d", k, n.Clients, lo, hi)
+		}
+		if lo, hi := res.Senders/len(addrs), (res.Senders+len(addrs)-1)/len(addrs); n.Senders < lo || n.Senders > hi {
+			t.Errorf("node %d: %d senders, want %d to %d", k, n.Senders, lo, hi)
+		}
+		delivered += n.Delivered
+	}
+	if delivered != res.Delivered {
+		t.Errorf("deliveries per node add up to %d, want %d", delivered, res.Delivered)
+	}
+	var table strings.Builder
+	res.WriteText(&table)
+	for _, a := range addrs {
+		if !strings.Contains(table.String(), "  "+a+"  ") {
+			t.Errorf("the table lacks a row for %s:\n%s", a, table.String())
+		}
+	}
+}
+
+// TestRunCluster spreads the clients over two nodes of one chat: every
+// message reaches every other client whichever node it is on, once and in
+// order, with ids rising on every connection. The server pids are this
+// process and its parent: the CPU reported is their sum.
+func TestRunCluster(t *testing.T) {
+	addrs := startCluster(t, 2)
+	cfg := shortConfig(strings.Join(addrs, ","))
+	cfg.ServerPIDs = []int{os.Getpid(), os.Getppid()}
+	res, err := bench.Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	checkSane(t, res)
+	checkNodes(t, res, addrs)
+	if !slices.Equal(res.ServerPIDs, cfg.ServerPIDs) || res.ServerCPUS <= 0 || res.ServerCPUPerDeliveryUS <= 0 {
+		t.Errorf("server pids %v, CPU %v s, %v µs/delivery; want %v and the CPU of both", res.ServerPIDs,
+			res.ServerCPUS, res.ServerCPUPerDeliveryUS, cfg.ServerPIDs)
+	}
+	var table strings.Builder
+	res.WriteText(&table)
+	for _, want := range []string{"pynet bench " + res.Addr + ":", "server pids", fmt.Sprintf(" %d,%d ", os.Getpid(), os.Getppid())} {
+		if !strings.Contains(table.String(), want) {
+			t.Errorf("the table lacks %q:\n%s", want, table.String())
+		}
+	}
+}
+
+// TestRunClusterRooms is the room workload over three nodes: 3 rooms and 3
+// nodes share a factor, so client i mod 3 alone would put each room on one
+// node; the bench spreads every room over all three.
+func TestRunClusterRooms(t *testing.T) {
+	addrs := startCluster(t, 3)
+	cfg := roomConfig("")
+	cfg.Target, cfg.Rate = "pynet://"+strings.Join(addrs, ","), 600
+	res, err := bench.Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	checkRooms(t, res)
+	checkNodes(t, res, addrs)
+}
+
+// TestRunSpreadOverTwoServers runs set-up only over two independent
+// servers: each holds the clients that dial it, half of them.
+func TestRunSpreadOverTwoServers(t *testing.T) {
+	a, b := servertest.Start(t, nil), servertest.Start(t, nil)
+	cfg := shortConfig(a.Addr + ", " + b.Addr)
+	cfg.Clients, cfg.Senders = 7, 0
+	res, err := bench.Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if res.Connected != 7 || len(res.Errors) != 0 || res.Addr != a.Addr+","+b.Addr {
+		t.Fatalf("connected %d, errors %v, addr %q", res.Connected, res.Errors, res.Addr)
+	}
+	want := []bench.Node{{Addr: a.Addr, Clients: 4, Connected: 4}, {Addr: b.Addr, Clients: 3, Connected: 3}}
+	if !slices.Equal(res.Nodes, want) {
+		t.Errorf("nodes %+v, want %+v", res.Nodes, want)
+	}
+	if n, m := a.Stats().ConnsAccepted.Load(), b.Stats().ConnsAccepted.Load(); n != 4 || m != 3 {
+		t.Errorf("the servers accepted %d and %d connections, want 4 and 3", n, m)
 	}
 }

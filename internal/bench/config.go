@@ -4,6 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -13,10 +16,15 @@ import (
 // Config is one bench run. Start from DefaultConfig; Run checks it with
 // Validate.
 type Config struct {
-	Addr string // server address, host:port
-	// Target, when set, replaces Addr: pynet://HOST:PORT, or a peer to
-	// compare with, redis://HOST:PORT (pub/sub on one channel named Name)
-	// or nats://HOST:PORT (core pub/sub on one subject named Name).
+	// Addr is the server's address, host:port, or for a cluster the
+	// addresses of its nodes separated by commas: the clients are spread
+	// over them (see nodeOf), and every node must deliver every message to
+	// its own clients.
+	Addr string
+	// Target, when set, replaces Addr: pynet://HOST:PORT (or
+	// pynet://A,B,... for a cluster), or a peer to compare with,
+	// redis://HOST:PORT (pub/sub on one channel named Name) or
+	// nats://HOST:PORT (core pub/sub on one subject named Name).
 	Target   string
 	Clients  int           // connections that join (C)
 	Senders  int           // of those, how many send (S); 0 measures set-up only
@@ -38,9 +46,11 @@ type Config struct {
 	SetupTimeout time.Duration
 	// Name prefixes the usernames: NAME-0001, NAME-0002, ...
 	Name string
-	// ServerPID, when not 0, is the server's process id on this machine:
-	// its CPU time during the window is read from /proc/PID/stat.
-	ServerPID int
+	// ServerPIDs, when set, are the process ids on this machine of the
+	// server, or of every process that serves a cluster (each pynet node
+	// and the NATS server): their CPU time during the window is read from
+	// /proc/PID/stat and summed, and so is their resident memory.
+	ServerPIDs []int
 	// Progress, when set, receives a progress line once a second, rewritten
 	// in place with \r (meant for a terminal).
 	Progress io.Writer
@@ -123,8 +133,6 @@ func (c *Config) Validate() error {
 		return bad("parallel must be 1 to %d, got %d", maxParallel, c.Parallel)
 	case c.SetupTimeout <= 0:
 		return bad("setup timeout must be positive")
-	case c.ServerPID < 0:
-		return bad("server-pid must be a process id")
 	case c.Protocol != protocol.VersionV1 && c.Protocol != protocol.Version:
 		return bad("protocol must be %d or %d, got %d", protocol.VersionV1, protocol.Version, c.Protocol)
 	case c.Rooms < 0 || c.Rooms > maxRooms:
@@ -137,6 +145,9 @@ func (c *Config) Validate() error {
 		return bad("lobby-every must be 0 or more, got %d", c.LobbyEvery)
 	case c.LobbyEvery > 0 && c.Rooms == 0:
 		return bad("lobby-every needs rooms: without them every message goes to the lobby")
+	}
+	if err := checkPIDs(c.ServerPIDs); err != nil {
+		return bad("%v", err)
 	}
 	kind, _, err := parseTarget(c.Target, c.Addr)
 	switch {
@@ -158,6 +169,89 @@ func (c *Config) Validate() error {
 		}
 	}
 	return nil
+}
+
+// splitAddrs splits a comma-separated list of host:port (spaces around
+// the commas allowed). Every address needs a port, and none may be listed
+// twice.
+func splitAddrs(list string) ([]string, error) {
+	var addrs []string
+	for a := range strings.SplitSeq(list, ",") {
+		a = strings.TrimSpace(a)
+		if a == "" {
+			return nil, fmt.Errorf("address list %q has an empty address", list)
+		}
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			return nil, fmt.Errorf("address %q: %v", a, err)
+		}
+		if slices.Contains(addrs, a) {
+			return nil, fmt.Errorf("address %s is listed twice", a)
+		}
+		addrs = append(addrs, a)
+	}
+	return addrs, nil
+}
+
+// ParsePIDs parses the -server-pid flag: process ids separated by commas,
+// each listed once. An empty string is no process.
+func ParsePIDs(list string) ([]int, error) {
+	if strings.TrimSpace(list) == "" {
+		return nil, nil
+	}
+	var pids []int
+	for f := range strings.SplitSeq(list, ",") {
+		pid, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil {
+			return nil, fmt.Errorf("server-pid %q: %q is not a process id", list, strings.TrimSpace(f))
+		}
+		pids = append(pids, pid)
+	}
+	if err := checkPIDs(pids); err != nil {
+		return nil, err
+	}
+	return pids, nil
+}
+
+// checkPIDs refuses ids that cannot be processes and ids listed twice
+// (their CPU time would count twice).
+func checkPIDs(pids []int) error {
+	for i, pid := range pids {
+		if pid <= 0 {
+			return fmt.Errorf("server-pid must be process ids, got %d", pid)
+		}
+		if slices.Contains(pids[:i], pid) {
+			return fmt.Errorf("server-pid %d is listed twice", pid)
+		}
+	}
+	return nil
+}
+
+// nodeOf is the index of the address client i (0-based) dials, of n.
+// Without rooms it is i mod n, so that the clients, and the senders (the
+// first Senders clients), are spread evenly over the nodes. With rooms, i
+// mod n is kept when rooms and n have no common factor; when they have one,
+// g, i mod n would put each room on n/g of the nodes only (2 nodes and 100
+// rooms: every room on one node), so the assignment moves on by one node
+// every lcm(rooms, n) clients: (i + i/lcm) mod n. Either way the clients
+// of every node, the senders of every node and the members of every room
+// on every node differ by one at most, and the first m members of a room
+// are on min(m, n) nodes (TestNodeOf).
+func nodeOf(i, n, rooms int) int {
+	if rooms == 0 {
+		return i % n
+	}
+	g := gcd(rooms, n)
+	if g == 1 {
+		return i % n
+	}
+	return (i + i/(rooms/g*n)) % n
+}
+
+func gcd(a, b int) int {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
 }
 
 // lobby is the room every client is in.

@@ -43,7 +43,9 @@ var (
 type conn struct {
 	r    *run
 	idx  int
-	room int // index of its room besides the lobby, -1 for none
+	node int    // index in run.addrs of the address it dials (nodeOf)
+	addr string // run.addrs[node]
+	room int    // index of its room besides the lobby, -1 for none
 	name string
 	nc   net.Conn
 
@@ -75,6 +77,10 @@ type conn struct {
 
 func newConn(r *run, idx int) *conn {
 	c := &conn{r: r, idx: idx, room: r.roomOf(idx), ackNote: make(chan struct{}, 1), done: make(chan struct{})}
+	if len(r.addrs) > 0 { // (the wire tests' runs dial nothing)
+		c.node = nodeOf(idx, len(r.addrs), len(r.rooms))
+		c.addr = r.addrs[c.node]
+	}
 	if r.orderCheck && r.cfg.Senders > 0 {
 		c.lastSeq = make([]uint32, r.cfg.Senders)
 	}
@@ -98,7 +104,7 @@ func (c *conn) write(b []byte, deadline time.Time) (int, error) {
 // followed it buffered for readLoop. ctx cancels the attempt.
 func (c *conn) join(ctx context.Context, names []string) error {
 	d := net.Dialer{Timeout: joinTimeout}
-	nc, err := d.DialContext(ctx, "tcp", c.r.addr)
+	nc, err := d.DialContext(ctx, "tcp", c.addr)
 	if err != nil {
 		return &setupError{errDial, err}
 	}

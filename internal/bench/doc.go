@@ -1,13 +1,14 @@
 // Package bench is the load generator behind `pynet bench`: it speaks the
-// PyNet protocol (PROTOCOL.md) to a running server and measures delivery
-// throughput, latency and connection set-up. Run is the whole of it; the
-// command only parses flags and prints the Result.
+// PyNet protocol (PROTOCOL.md) to a running server, or to the nodes of a
+// cluster, and measures delivery throughput, latency and connection
+// set-up. Run is the whole of it; the command only parses flags and prints
+// the Result.
 //
 // # What a run does
 //
 //  1. Set-up. Clients connections dial and join, Parallel at a time, as
 //     NAME-0001, NAME-0002, ... (if a name is taken, NAME-RRRR-0001 with the
-//     run id). The set-up rate is the number joined divided by the time from
+//     run id), each to its address of Addr (see "A cluster"). The set-up rate is the number joined divided by the time from
 //     the first dial to the last join completed: its welcome (version 1), or
 //     the last frame of the replays that follow it (version 2). Each
 //     connection's reader starts as soon as it has joined, so the joined
@@ -48,6 +49,35 @@
 // Flat out, a version 2 sender gives every message its own ref (its
 // sequence number in hex): version 2 sessions de-duplicate refs (PROTOCOL
 // §5.3), and one ref for all would be acked but never delivered again.
+//
+// # A cluster
+//
+// Addr (`-addr`, or `-target pynet://A,B,C`) may list several addresses,
+// separated by commas: the nodes of a cluster, which share one chat. The
+// clients are spread over them by nodeOf: client i (from 0) dials address
+// i mod N of N, so the clients, and the senders (the first Senders
+// clients), are spread evenly. With rooms, i mod N would put each room on
+// N/g of the nodes if Rooms and N have a common factor g (2 nodes, 100
+// rooms: every room on one node, so no room message would cross nodes);
+// then the assignment moves on by one node every lcm(Rooms, N) clients,
+// (i + i/lcm) mod N. Either way every node's clients, every node's
+// senders and every room's members on every node differ by one at most,
+// and a room of m members is on min(m, N) nodes. One address is the
+// single-server run, unchanged.
+//
+// Nothing else changes: a receiver expects every message as on one server,
+// whichever node its sender is on, and checks order, gaps, rooms and ids
+// as always; in a cluster the ids are the replicated log's sequence, so
+// they rise strictly on every connection too (PROTOCOL §5.3). Independent
+// servers are not a cluster: their clients do not see each other, and the
+// deliveries they miss show as lost. The Result lists the addresses (Addr,
+// separated by commas) and, for several, each node's clients, senders,
+// joined clients and deliveries of measured messages (Nodes).
+//
+// ServerPIDs (`-server-pid 101,102,103,100`) lists every process that
+// serves the run, for a cluster each pynet node and the NATS server: the
+// server CPU reported is the sum of their CPU times, per delivery too, and
+// the idle RSS the sum of their resident memory.
 //
 // # Two ways to send
 //
@@ -104,9 +134,9 @@
 //     wrong_room, id_order, echo, ...; see tally.go). Byes by reason.
 //     Disconnects: connections the server closed before teardown. Any of
 //     them in a run against a healthy server is a finding.
-//   - CPU: the bench's own (getrusage) and, given ServerPID, the server's
-//     (utime+stime from /proc/PID/stat, 10 ms resolution) during the window,
-//     also per delivery in the window.
+//   - CPU: the bench's own (getrusage) and, given ServerPIDs, the servers'
+//     (utime+stime from /proc/PID/stat, 10 ms resolution, summed over the
+//     pids) during the window, also per delivery in the window.
 //
 // # What the server must allow
 //
@@ -120,7 +150,8 @@
 // # Other targets: Redis and NATS
 //
 // Config.Target (`-target`) selects what is driven: pynet://HOST:PORT (the
-// default, Addr), or a peer for comparison, redis://HOST:PORT (pub/sub) or
+// default, Addr; pynet://A,B,C for a cluster), or a peer for comparison, at
+// one address, redis://HOST:PORT (pub/sub) or
 // nats://HOST:PORT (core pub/sub). The drivers (target.go) are small and
 // written by hand, standard library only; generator, marker, checks and
 // histogram are the same as for PyNet. Every client subscribes to one

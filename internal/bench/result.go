@@ -14,7 +14,7 @@ import (
 // window; latencies are in microseconds. encoding/json gives the -json
 // output; WriteText the table.
 type Result struct {
-	Addr        string  `json:"addr"`
+	Addr        string  `json:"addr"` // the addresses dialled, separated by commas
 	Target      string  `json:"target,omitempty"`
 	Clients     int     `json:"clients"` // asked for
 	Senders     int     `json:"senders"` // asked for
@@ -33,6 +33,8 @@ type Result struct {
 	SetupS       float64 `json:"setup_s"`
 	ConnectsPerS float64 `json:"connects_per_s"`
 	Receivers    int     `json:"receivers_per_message"` // connected - 1: the recipients of a lobby message
+	// Nodes, with more than one address: the clients of each.
+	Nodes []Node `json:"nodes,omitempty"`
 
 	// Messages of the measured window. Offered is only set for -rate > 0:
 	// the messages scheduled in the window; Unsent of them never went out.
@@ -61,19 +63,30 @@ type Result struct {
 	Disconnects int64            `json:"disconnects"`
 
 	// CPU used during the window, and per delivery received in it. The
-	// server's only with ServerPID.
+	// server's only with ServerPIDs: the sum over those processes.
+	ServerPIDs             []int   `json:"server_pids,omitempty"`
 	ServerCPUS             float64 `json:"server_cpu_s,omitempty"`
 	ServerCPUPerDeliveryUS float64 `json:"server_cpu_us_per_delivery,omitempty"`
 	BenchCPUS              float64 `json:"bench_cpu_s"`
 
-	// With ServerPID and no senders: the server's resident memory once the
-	// clients have joined and sat idle for a moment, and its growth per
-	// connection since before the first dial.
+	// With ServerPIDs and no senders: the servers' resident memory (the
+	// sum over ServerPIDs) once the clients have joined and sat idle for a
+	// moment, and its growth per connection since before the first dial.
 	ServerRSSKiB          int64   `json:"server_rss_kib,omitempty"`
 	ServerRSSKiBPerConn   float64 `json:"server_rss_kib_per_conn,omitempty"`
 	BenchCPUPerDeliveryUS float64 `json:"bench_cpu_us_per_delivery"`
 
 	Notes []string `json:"notes,omitempty"`
+}
+
+// Node is one address of a run over several: its share of the clients
+// (client i dials address nodeOf(i)) and what they received.
+type Node struct {
+	Addr      string `json:"addr"`
+	Clients   int    `json:"clients"`   // the clients that dial it
+	Senders   int    `json:"senders"`   // of those, how many send
+	Connected int    `json:"connected"` // of those, how many joined
+	Delivered int64  `json:"delivered"` // deliveries of measured messages to its clients
 }
 
 // Latency sums up the latency histogram of the measured messages, in
@@ -124,6 +137,13 @@ func (r *Result) WriteText(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	row := func(cells ...string) { fmt.Fprintln(tw, strings.Join(cells, "\t")+"\t") }
 	row("connections", fmt.Sprintf("%d of %d", r.Connected, r.Clients), "in "+dur(r.SetupS), si(r.ConnectsPerS)+"/s")
+	for _, n := range r.Nodes {
+		senders, delivered := "", ""
+		if r.Senders > 0 {
+			senders, delivered = plural(n.Senders, "sender"), fmt.Sprintf("%d delivered", n.Delivered)
+		}
+		row("  "+n.Addr, fmt.Sprintf("%d of %d", n.Connected, n.Clients), senders, delivered)
+	}
 	if r.Senders > 0 && r.Receivers > 0 {
 		sent := fmt.Sprint(r.Sent)
 		if r.Offered > 0 {
@@ -146,6 +166,17 @@ func (r *Result) WriteText(w io.Writer) error {
 	}
 	row("errors", counts(r.Errors), "", "")
 	row("disconnects", fmt.Sprint(r.Disconnects), "byes "+counts(r.Byes), "")
+	if len(r.ServerPIDs) > 0 {
+		label, ids, what := "server pid", fmt.Sprint(r.ServerPIDs[0]), ""
+		if len(r.ServerPIDs) > 1 {
+			var s []string
+			for _, pid := range r.ServerPIDs {
+				s = append(s, fmt.Sprint(pid))
+			}
+			label, ids, what = "server pids", strings.Join(s, ","), "CPU and RSS summed"
+		}
+		row(label, ids, what, "")
+	}
 	if r.ServerRSSKiB > 0 {
 		row("server RSS", fmt.Sprintf("%d KiB", r.ServerRSSKiB), fmt.Sprintf("%.2f KiB/connection", r.ServerRSSKiBPerConn), "idle, joined")
 	}
@@ -162,6 +193,14 @@ func (r *Result) WriteText(w io.Writer) error {
 		fmt.Fprintf(w, "note: %s\n", n)
 	}
 	return nil
+}
+
+// plural writes 1 sender, 2 senders.
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // ordinal writes 2 as "2nd" and so on.

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -48,7 +50,7 @@ type run struct {
 	rooms      []string  // the rooms besides the lobby (Config.Rooms), nil for none
 	lobbyEvery uint32    // Config.LobbyEvery
 	kind       string    // targetPyNet, targetRedis or targetNATS
-	addr       string    // host:port to dial
+	addrs      []string  // host:port to dial, one per node (nodeOf)
 
 	trafficStart, warmEnd, end int64 // set before senders start
 	// ---
@@ -148,7 +150,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		allGone: make(chan struct{}),
 	}
 	r.prefix = runPrefix(r.id)
-	r.kind, r.addr, _ = parseTarget(cfg.Target, cfg.Addr) // checked by Validate
+	r.kind, r.addrs, _ = parseTarget(cfg.Target, cfg.Addr) // checked by Validate
 	for j := range cfg.Rooms {
 		r.rooms = append(r.rooms, roomName(cfg.Name, j, cfg.Rooms))
 	}
@@ -157,9 +159,10 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	r.gate = newGate(&r.delivered)
 
 	res := Result{
-		Addr: r.addr, Target: cfg.Target, Clients: cfg.Clients, Senders: cfg.Senders, Size: cfg.Size,
+		Addr: strings.Join(r.addrs, ","), Target: cfg.Target, Clients: cfg.Clients, Senders: cfg.Senders, Size: cfg.Size,
 		Rate: cfg.Rate, WarmupS: cfg.Warmup.Seconds(),
 		Protocol: cfg.Protocol, Rooms: cfg.Rooms, LobbyEvery: cfg.LobbyEvery,
+		ServerPIDs: slices.Clone(cfg.ServerPIDs),
 	}
 	if r.flatOut {
 		res.Window = cfg.Window
@@ -175,11 +178,11 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 
 	rss0, rssErr := int64(0), error(nil)
-	if cfg.ServerPID > 0 {
-		rss0, rssErr = procRSS(cfg.ServerPID)
+	if len(cfg.ServerPIDs) > 0 {
+		rss0, rssErr = r.serverRSS()
 	}
 	conns := r.setup(ctx, &res)
-	if cfg.ServerPID > 0 && cfg.Senders == 0 && rssErr == nil && res.Connected > 0 {
+	if len(cfg.ServerPIDs) > 0 && cfg.Senders == 0 && rssErr == nil && res.Connected > 0 {
 		r.measureIdleRSS(ctx, rss0, &res)
 	}
 	r.traffic(ctx, conns, &res)
@@ -224,12 +227,31 @@ func (r *run) measureIdleRSS(ctx context.Context, rss0 int64, res *Result) {
 		return
 	case <-time.After(idleSettle):
 	}
-	rss1, err := procRSS(r.cfg.ServerPID)
+	rss1, err := r.serverRSS()
 	if err != nil {
 		return
 	}
 	res.ServerRSSKiB = rss1
 	res.ServerRSSKiBPerConn = float64(rss1-rss0) / float64(res.Connected)
+}
+
+// serverRSS is the resident memory, in KiB, of the ServerPIDs together.
+func (r *run) serverRSS() (int64, error) {
+	sum, _, err := sumOver(r.cfg.ServerPIDs, procRSS)
+	return sum, err
+}
+
+// sumOver adds up read(pid) over pids. If a read fails it returns that
+// pid and its error.
+func sumOver[T int64 | time.Duration](pids []int, read func(pid int) (T, error)) (sum T, failed int, err error) {
+	for _, pid := range pids {
+		v, err := read(pid)
+		if err != nil {
+			return 0, pid, err
+		}
+		sum += v
+	}
+	return sum, 0, nil
 }
 
 // setup dials and joins every client, Parallel at a time, and starts each
@@ -287,6 +309,22 @@ func (r *run) setup(ctx context.Context, res *Result) []*conn {
 	}
 	wg.Wait()
 	res.Connected = int(r.joined.Load())
+	if len(r.addrs) > 1 {
+		res.Nodes = make([]Node, len(r.addrs))
+		for k, a := range r.addrs {
+			res.Nodes[k].Addr = a
+		}
+		for i := range cfg.Clients {
+			n := &res.Nodes[nodeOf(i, len(r.addrs), len(r.rooms))]
+			n.Clients++
+			if i < cfg.Senders {
+				n.Senders++
+			}
+			if conns[i] != nil {
+				n.Connected++
+			}
+		}
+	}
 	if res.Connected > 0 {
 		d := time.Duration(lastWelcome.Load() - first)
 		res.SetupS = d.Seconds()
@@ -457,7 +495,7 @@ func (r *run) traffic(ctx context.Context, conns []*conn, res *Result) {
 	}
 	if cpu0.ok && cpu1.ok && window > 0 {
 		res.BenchCPUS = (cpu1.self - cpu0.self).Seconds()
-		if cfg.ServerPID > 0 && cpu0.serverOK && cpu1.serverOK {
+		if len(cfg.ServerPIDs) > 0 && cpu0.serverOK && cpu1.serverOK {
 			res.ServerCPUS = (cpu1.server - cpu0.server).Seconds()
 		}
 	}
@@ -490,16 +528,19 @@ type cpuReading struct {
 	self, server time.Duration
 }
 
+// readCPU reads the bench's CPU time and the sum of the ServerPIDs'.
 func (r *run) readCPU() cpuReading {
 	var c cpuReading
 	c.self, c.ok = selfCPU()
-	if r.cfg.ServerPID > 0 {
-		var err error
-		c.server, err = procCPU(r.cfg.ServerPID)
-		c.serverOK = err == nil
-		if err != nil {
-			r.tally.note("server-pid", fmt.Sprintf("cannot read the server's CPU time: %v", err))
-		}
+	if len(r.cfg.ServerPIDs) == 0 {
+		return c
+	}
+	var pid int
+	var err error
+	c.server, pid, err = sumOver(r.cfg.ServerPIDs, procCPU)
+	c.serverOK = err == nil
+	if err != nil {
+		r.tally.note("server-pid", fmt.Sprintf("cannot read the CPU time of server process %d: %v", pid, err))
 	}
 	return c
 }
@@ -514,6 +555,9 @@ func (r *run) collect(conns []*conn, res *Result) {
 		}
 		h.Merge(&c.hist)
 		res.Delivered += c.nMeasured
+		if res.Nodes != nil {
+			res.Nodes[c.node].Delivered += c.nMeasured
+		}
 		inWindow += c.nInWindow
 	}
 	res.Latency = latencyOf(&h)
@@ -529,5 +573,10 @@ func (r *run) collect(conns []*conn, res *Result) {
 		res.ServerCPUPerDeliveryUS = res.ServerCPUS * 1e6 / float64(inWindow)
 	}
 	res.Disconnects = r.disconnects.Load()
+	if len(r.addrs) > 1 && res.Senders > 0 && res.Connected > 1 && (res.Delivered < res.Expected || res.Sent == 0) {
+		r.tally.note("nodes", "not every message reached every client: with several addresses they must be "+
+			"nodes of one cluster (independent servers deliver only to their own clients, and flat out the "+
+			"senders then wait for deliveries that never come)")
+	}
 	res.Errors, res.Byes, res.Notes = r.tally.snapshot()
 }

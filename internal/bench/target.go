@@ -18,24 +18,33 @@ const (
 )
 
 // parseTarget splits scheme://host:port. An empty target is PyNet at addr.
-func parseTarget(target, addr string) (kind, hostport string, err error) {
+// PyNet takes a comma-separated list of addresses, the nodes of a cluster,
+// in either form; a peer takes one address.
+func parseTarget(target, addr string) (kind string, addrs []string, err error) {
 	if target == "" {
-		return targetPyNet, addr, nil
+		addrs, err := splitAddrs(addr)
+		if err != nil {
+			return "", nil, fmt.Errorf("addr: %v", err)
+		}
+		return targetPyNet, addrs, nil
 	}
 	scheme, rest, ok := strings.Cut(target, "://")
 	if !ok {
-		return "", "", fmt.Errorf("target %q: want pynet://, redis:// or nats:// and host:port", target)
+		return "", nil, fmt.Errorf("target %q: want pynet://, redis:// or nats:// and host:port", target)
 	}
 	switch scheme {
 	case targetPyNet, targetRedis, targetNATS:
 	default:
-		return "", "", fmt.Errorf("target %q: unknown scheme %q (pynet, redis, nats)", target, scheme)
+		return "", nil, fmt.Errorf("target %q: unknown scheme %q (pynet, redis, nats)", target, scheme)
 	}
-	rest = strings.TrimSuffix(rest, "/")
-	if _, _, err := net.SplitHostPort(rest); err != nil {
-		return "", "", fmt.Errorf("target %q: %v", target, err)
+	addrs, err = splitAddrs(strings.TrimSuffix(rest, "/"))
+	switch {
+	case err != nil:
+		return "", nil, fmt.Errorf("target %q: %v", target, err)
+	case scheme != targetPyNet && len(addrs) > 1:
+		return "", nil, fmt.Errorf("target %q: %s takes one address", target, scheme)
 	}
-	return scheme, rest, nil
+	return scheme, addrs, nil
 }
 
 // channel is the Redis channel or NATS subject every client listens on.
@@ -145,11 +154,11 @@ func (c *conn) awaitLine(done func(line []byte) (bool, error)) error {
 // connection, whose replies (the integer count of receivers) are its acks.
 func (c *conn) dialPublisher() error {
 	d := net.Dialer{Timeout: joinTimeout}
-	nc, err := d.Dial("tcp", c.r.addr)
+	nc, err := d.Dial("tcp", c.addr)
 	if err != nil {
 		return &setupError{errDial, err}
 	}
-	p := &conn{r: c.r, idx: c.idx, room: -1, name: c.name + "-pub", nc: nc, pub: true,
+	p := &conn{r: c.r, idx: c.idx, node: c.node, addr: c.addr, room: -1, name: c.name + "-pub", nc: nc, pub: true,
 		ackNote: make(chan struct{}, 1), done: make(chan struct{})}
 	c.publisher = p
 	return nil

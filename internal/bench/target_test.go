@@ -2,6 +2,7 @@ package bench
 
 import (
 	"net"
+	"strings"
 	"testing"
 	"time"
 )
@@ -22,15 +23,32 @@ func TestPeerFrames(t *testing.T) {
 }
 
 func TestParseTarget(t *testing.T) {
-	for _, tc := range []struct{ target, kind, addr string }{
-		{"", targetPyNet, "127.0.0.1:5050"},
-		{"pynet://127.0.0.1:1", targetPyNet, "127.0.0.1:1"},
-		{"redis://127.0.0.1:6379", targetRedis, "127.0.0.1:6379"},
-		{"nats://127.0.0.1:4222/", targetNATS, "127.0.0.1:4222"},
+	for _, tc := range []struct{ target, addr, kind, addrs string }{
+		{"", "127.0.0.1:5050", targetPyNet, "127.0.0.1:5050"},
+		{"", "127.0.0.1:1,127.0.0.1:2", targetPyNet, "127.0.0.1:1 127.0.0.1:2"},
+		{"", " 127.0.0.1:1 , [::1]:2 ", targetPyNet, "127.0.0.1:1 [::1]:2"},
+		{"pynet://127.0.0.1:1", "127.0.0.1:5050", targetPyNet, "127.0.0.1:1"},
+		{"pynet://127.0.0.1:1,127.0.0.1:2/", "127.0.0.1:5050", targetPyNet, "127.0.0.1:1 127.0.0.1:2"},
+		{"redis://127.0.0.1:6379", "127.0.0.1:5050", targetRedis, "127.0.0.1:6379"},
+		{"nats://127.0.0.1:4222/", "127.0.0.1:5050", targetNATS, "127.0.0.1:4222"},
 	} {
-		kind, addr, err := parseTarget(tc.target, "127.0.0.1:5050")
-		if err != nil || kind != tc.kind || addr != tc.addr {
-			t.Errorf("parseTarget(%q) = %q, %q, %v; want %q, %q", tc.target, kind, addr, err, tc.kind, tc.addr)
+		kind, addrs, err := parseTarget(tc.target, tc.addr)
+		if err != nil || kind != tc.kind || strings.Join(addrs, " ") != tc.addrs {
+			t.Errorf("parseTarget(%q, %q) = %q, %q, %v; want %q, %q", tc.target, tc.addr, kind, addrs, err, tc.kind, tc.addrs)
+		}
+	}
+	for _, tc := range [][2]string{
+		{"", "127.0.0.1"},                       // no port
+		{"", "127.0.0.1:1,"},                    // an empty address
+		{"", "127.0.0.1:1,,127.0.0.1:2"},        // an empty address
+		{"", "127.0.0.1:1,127.0.0.1:1"},         // twice
+		{"", ""},                                // nothing
+		{"pynet://127.0.0.1:1,127.0.0.1", "x"},  // no port in the second
+		{"nats://127.0.0.1:1,127.0.0.1:2", "x"}, // peers take one address
+		{"redis://127.0.0.1:1,127.0.0.1:2", "x"},
+	} {
+		if kind, addrs, err := parseTarget(tc[0], tc[1]); err == nil {
+			t.Errorf("parseTarget(%q, %q) = %q, %q; want an error", tc[0], tc[1], kind, addrs)
 		}
 	}
 }
