@@ -73,7 +73,7 @@ type clusterNode struct {
 
 	nextReq  uint64
 	pending  map[uint64]*clusterReq
-	inflight map[uint64]int         // messages sent by connection number, not yet applied
+	inflight map[uint64]*conn       // connections with messages not yet applied, by number (conn.unapplied counts them)
 	dups     map[uint64][]dupWaiter // resends waiting for their original (by id)
 	progress chan struct{}          // closed and replaced after an entry, while someone waits
 	waiting  int
@@ -107,7 +107,7 @@ type (
 
 func newClusterNode(h *hub, l replog.Log) *clusterNode {
 	cl := &clusterNode{h: h, log: l, node: l.Node(), prefix: "pynet",
-		pending: make(map[uint64]*clusterReq), inflight: make(map[uint64]int),
+		pending: make(map[uint64]*clusterReq), inflight: make(map[uint64]*conn),
 		dups: make(map[uint64][]dupWaiter), progress: make(chan struct{}), downSent: make(map[string]time.Time)}
 	if p, ok := l.(prefixer); ok {
 		cl.prefix = p.Prefix()
@@ -302,13 +302,18 @@ func (cl *clusterNode) send(c *conn, cmd *replog.Command) {
 }
 
 // beginLocked counts a message of c's on its way to the log.
-func (cl *clusterNode) beginLocked(c *conn) { cl.inflight[c.num]++ }
+func (cl *clusterNode) beginLocked(c *conn) {
+	c.unapplied.Add(1)
+	cl.inflight[c.num] = c
+}
 
 func (cl *clusterNode) endInflightLocked(num uint64) {
-	switch n := cl.inflight[num]; {
-	case n > 1:
-		cl.inflight[num] = n - 1
-	case n == 1:
+	c := cl.inflight[num]
+	if c == nil {
+		return
+	}
+	if c.unapplied.Add(-1) <= 0 {
+		c.unapplied.Store(0)
 		delete(cl.inflight, num)
 		cl.progressLocked()
 	}
@@ -322,14 +327,19 @@ func (cl *clusterNode) progressLocked() {
 }
 
 // waitSent waits (at most d) until every message c sent is applied here,
-// so that its ack is queued before the connection closes.
+// so that its ack is queued before what comes next: a direct reply to a
+// later frame (answers go out in the order of the frames, PROTOCOL §1), or
+// the connection's end.
 func (cl *clusterNode) waitSent(c *conn, d time.Duration) {
+	if c.unapplied.Load() == 0 {
+		return
+	}
 	h := cl.h
 	t := time.NewTimer(d)
 	defer t.Stop()
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	for cl.inflight[c.num] > 0 {
+	for c.unapplied.Load() > 0 {
 		cl.waiting++
 		ch := cl.progress
 		h.mu.Unlock()

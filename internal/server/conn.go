@@ -10,6 +10,7 @@ import (
 	"os"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"pynet/internal/wiretrace"
@@ -49,6 +50,9 @@ type conn struct {
 	// lastAccepted is the id of the last message this connection sent
 	// that the hub accepted (set under hub.mu by the reader's own calls).
 	lastAccepted int64
+	// unapplied counts, in a cluster, this connection's messages on their
+	// way through the log (written under hub.mu, read by the reader).
+	unapplied atomic.Int32
 	lastHeard    time.Time // last complete non-blank line
 	nextPing     time.Time // when to ping if still silent
 	joinBy       time.Time // join deadline; zero when off or joined
@@ -425,6 +429,15 @@ func discardInput(nc net.Conn) {
 	}
 }
 
+// afterSent, in a cluster, waits until the messages this connection sent
+// are applied (their acks queued), so that a direct reply to a later frame
+// does not overtake them. On one server acks are queued at once.
+func (c *conn) afterSent() {
+	if cl := c.srv.hub.cl; cl != nil {
+		cl.waitSent(c, c.srv.cfg.WriteTimeout)
+	}
+}
+
 // send queues a direct reply; a full queue makes c a slow consumer.
 func (c *conn) send(frame []byte, typ string) {
 	if c.out.enqueue(frame, true) {
@@ -438,6 +451,7 @@ func (c *conn) send(frame []byte, typ string) {
 
 // sendError answers a refused frame; the error carries the frame's ref.
 func (c *conn) sendError(f *protocol.Frame, e *protocol.Error) {
+	c.afterSent()
 	c.srv.stats.Errors.Add(e.Code, 1)
 	b := protocol.NewFrame(nil, protocol.MsgError).Str("code", e.Code).Str("message", e.Message)
 	if e.Code == protocol.CodeRateLimited {

@@ -61,6 +61,9 @@ func (c *conn) handle(line []byte, now time.Time) string {
 		return ""
 	}
 	c.srv.stats.FramesIn.Add(f.Type, 1)
+	if f.Type != protocol.MsgMessage && f.Type != protocol.MsgPrivate {
+		c.afterSent() // answers in the order of the frames
+	}
 	h := handlers[f.Type]
 	if !c.joined && !h.beforeJoin {
 		c.sendError(&f, &protocol.Error{Code: protocol.CodeJoinRequired, Message: "join first: send {\"type\":\"join\",\"username\":\"NAME\"}"})
