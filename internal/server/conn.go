@@ -53,14 +53,14 @@ type conn struct {
 	// unapplied counts, in a cluster, this connection's messages on their
 	// way through the log (written under hub.mu, read by the reader).
 	unapplied atomic.Int32
-	lastHeard    time.Time // last complete non-blank line
-	nextPing     time.Time // when to ping if still silent
-	joinBy       time.Time // join deadline; zero when off or joined
-	rearm        bool      // the read deadline must be recomputed
-	armed        time.Time // the read deadline in force (zero: none)
-	lineSince    time.Time // when the first byte of the pending line arrived; zero: no partial line
-	bytesIn      int64     // lr.BytesRead() already added to the stats
-	byeRef       *protocol.Frame
+	lastHeard time.Time // last complete non-blank line
+	nextPing  time.Time // when to ping if still silent
+	joinBy    time.Time // join deadline; zero when off or joined
+	rearm     bool      // the read deadline must be recomputed
+	armed     time.Time // the read deadline in force (zero: none)
+	lineSince time.Time // when the first byte of the pending line arrived; zero: no partial line
+	bytesIn   int64     // lr.BytesRead() already added to the stats
+	byeRef    *protocol.Frame
 }
 
 func newConn(s *Server, nc netConn, num uint64, now time.Time) *conn {
