@@ -1,0 +1,99 @@
+package cluster
+
+import (
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"pynet/internal/cluster/natstest"
+	"pynet/internal/replog"
+)
+
+// BenchmarkPublish: asynchronous publishes, each acknowledged (done
+// called), on one standalone server in this process. Reports entries per
+// second.
+func BenchmarkPublish(b *testing.B) {
+	s := natstest.Start(b)
+	l := openLog(b, Options{URLs: []string{s.URL()}})
+	subj := replog.RoomSubject(l.Prefix(), "lobby")
+	data := roomMsg("lobby", "someone", "a message of an ordinary length, about sixty bytes")
+	var wg sync.WaitGroup
+	var failed sync.Once
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		wg.Add(1)
+		l.Publish(subj, "", data, func(_ replog.PubAck, err error) {
+			if err != nil {
+				failed.Do(func() { b.Errorf("publish: %v", err) })
+			}
+			wg.Done()
+		})
+	}
+	wg.Wait()
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "entries/s")
+}
+
+// BenchmarkPublishMsgID: the same with a Nats-Msg-Id on every entry.
+func BenchmarkPublishMsgID(b *testing.B) {
+	s := natstest.Start(b)
+	l := openLog(b, Options{URLs: []string{s.URL()}})
+	subj := replog.RoomSubject(l.Prefix(), "lobby")
+	data := roomMsg("lobby", "someone", "a message of an ordinary length, about sixty bytes")
+	ids := make([]string, b.N)
+	for i := range ids {
+		ids[i] = "session-1:" + strconv.Itoa(i)
+	}
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		wg.Add(1)
+		l.Publish(subj, ids[i], data, func(a replog.PubAck, err error) {
+			if err != nil || a.Duplicate {
+				b.Errorf("publish: %+v %v", a, err)
+			}
+			wg.Done()
+		})
+	}
+	wg.Wait()
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "entries/s")
+}
+
+// BenchmarkFollow: reading b.N stored entries with Follow from 0 until
+// caught up.
+func BenchmarkFollow(b *testing.B) {
+	s := natstest.Start(b)
+	l := openLog(b, Options{URLs: []string{s.URL()}})
+	subj := replog.RoomSubject(l.Prefix(), "lobby")
+	data := roomMsg("lobby", "someone", "a message of an ordinary length, about sixty bytes")
+	var wg sync.WaitGroup
+	for i := 0; i < b.N; i++ {
+		wg.Add(1)
+		l.Publish(subj, "", data, func(_ replog.PubAck, err error) {
+			if err != nil {
+				b.Errorf("publish: %v", err)
+			}
+			wg.Done()
+		})
+	}
+	wg.Wait()
+	b.ResetTimer()
+	start := time.Now()
+	n := 0
+	caught := make(chan struct{})
+	l.Follow(0, func(replog.Entry) { n++ }, func() { close(caught) }, func(err error) { b.Errorf("follow: %v", err) })
+	select {
+	case <-caught:
+	case <-time.After(5 * time.Minute):
+		b.Fatal("not caught up")
+	}
+	b.StopTimer()
+	if n != b.N {
+		b.Fatalf("applied %d of %d", n, b.N)
+	}
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "entries/s")
+}
