@@ -43,6 +43,7 @@ type serverFlags struct {
 	retain     int
 	fsync      string
 	exempt     string
+	cluster    clusterFlags
 }
 
 func parseServerFlags(args []string, stderr io.Writer) (*serverFlags, error) {
@@ -71,7 +72,7 @@ func parseServerFlags(args []string, stderr io.Writer) (*serverFlags, error) {
 	fs.BoolVar(&sf.trace, "trace", false, "print every read and write with its bytes and frames to stderr (for learning)")
 	fs.StringVar(&sf.cpuProfile, "cpuprofile", "", "write a CPU profile to `file` until shutdown")
 	fs.StringVar(&sf.data, "data", "", "`dir`ectory of the message store (SQLite): history, ids, accounts and sessions survive restarts; none = memory only")
-	fs.IntVar(&sf.retain, "retain", 100000, "with -data: messages kept per room and per pair of users (0 = keep everything)")
+	fs.IntVar(&sf.retain, "retain", 100000, "with -data or -cluster: messages kept per room and per pair of users (0 = keep everything)")
 	fs.StringVar(&sf.fsync, "fsync", "batch", "with -data: batch (sync at least once a second) or always (sync before any message is delivered)")
 	fs.IntVar(&c.ReplayMax, "replay-max", c.ReplayMax, "most messages in one replay from a position (1 to 100000)")
 	fs.Var(durationFlag{&c.ResumeGrace}, "resume-grace", "how long a dropped v2 session is held for its resume (0 = no holds)")
@@ -84,6 +85,7 @@ func parseServerFlags(args []string, stderr io.Writer) (*serverFlags, error) {
 	fs.BoolVar(&sf.metricsPub, "metrics-public", false, "allow -metrics on an address other hosts can reach")
 	fs.BoolVar(&sf.pprof, "pprof", false, "also serve /debug/pprof/ on the -metrics address")
 	fs.StringVar(&sf.metrics, "metrics", "", "serve /metrics (Prometheus) and /debug/vars over HTTP on `host:port` (off by default; a loopback address unless -metrics-public)")
+	sf.cluster.register(fs)
 	fs.SetOutput(io.Discard) // a bad flag is said in one line by the caller, not with the whole usage
 	err := fs.Parse(args)
 	fs.SetOutput(stderr)
@@ -117,6 +119,9 @@ func parseServerFlags(args []string, stderr io.Writer) (*serverFlags, error) {
 	}
 	if sf.retain < 0 {
 		return nil, fmt.Errorf("-retain must be 0 (keep everything) or more, not %d", sf.retain)
+	}
+	if err := sf.cluster.check(sf.data); err != nil {
+		return nil, err
 	}
 	exempt, err := parsePrefixes(sf.exempt)
 	if err != nil {
@@ -187,6 +192,24 @@ func runServer(ctx context.Context, args []string) int {
 		}()
 		sf.cfg.Store = st
 		log.Info("store open", "dir", sf.data, "epoch", st.Epoch(), "next_id", st.NextID(), "fsync", sf.fsync, "retain", sf.retain)
+	}
+	if sf.cluster.urls != "" {
+		l, err := sf.cluster.open(ctx, sf.retain, log)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "pynet server: joining the cluster: %v\n", err)
+			return 1
+		}
+		defer l.Close() // after Serve: the node's last entries are out
+		sf.cfg.Cluster = l
+		// Control entries share one subject, kept like a room: -retain of
+		// them. Two snapshots' worth must fit (one is trimmed only after the
+		// next is written).
+		if sf.retain > 0 && sf.cluster.snapshot > sf.retain/4 {
+			sf.cluster.snapshot = max(1, sf.retain/4)
+			log.Warn("cluster: -cluster-snapshot-every lowered to a quarter of -retain", "every", sf.cluster.snapshot)
+		}
+		sf.cfg.ClusterSnapshotEvery = sf.cluster.snapshot
+		log.Info("cluster joined", "node", l.Node(), "epoch", l.Epoch(), "nats", sf.cluster.urls, "replicas", sf.cluster.replicas, "retain", sf.retain)
 	}
 	srv, err := server.New(sf.cfg)
 	if err != nil {

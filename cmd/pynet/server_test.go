@@ -72,6 +72,12 @@ func TestServerFlagsRefused(t *testing.T) {
 		{"-line-timeout", "later"},
 		{"-ip-limit-exempt", "10.0.0.0/33"},
 		{"-ip-limit-exempt", "not-an-ip"},
+		{"-cluster", "nats://127.0.0.1:4222", "-data", "/tmp/x"},
+		{"-cluster", "http://127.0.0.1:4222"},
+		{"-cluster", "nats://127.0.0.1:4222", "-cluster-node", "a.b"},
+		{"-cluster", "nats://127.0.0.1:4222", "-cluster-replicas", "0"},
+		{"-cluster", "nats://127.0.0.1:4222", "-cluster-tls-cert", "c.pem"},
+		{"-cluster-node", "n1"},
 	} {
 		var out bytes.Buffer
 		if _, err := parseServerFlags(args, &out); err == nil {
