@@ -97,3 +97,44 @@ func BenchmarkFollow(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "entries/s")
 }
+
+// BenchmarkPublishR3: acknowledged publishes to a stream with 3 replicas
+// on a 3-server cluster, all in this process (so on the same cores).
+func BenchmarkPublishR3(b *testing.B) {
+	servers := natstest.StartCluster(b, 3)
+	l := openLog(b, Options{URLs: natstest.URLs(servers), Replicas: 3})
+	subj := replog.RoomSubject(l.Prefix(), "lobby")
+	data := roomMsg("lobby", "someone", "a message of an ordinary length, about sixty bytes")
+	var wg sync.WaitGroup
+	var failed sync.Once
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		wg.Add(1)
+		l.Publish(subj, "", data, func(_ replog.PubAck, err error) {
+			if err != nil {
+				failed.Do(func() { b.Errorf("publish: %v", err) })
+			}
+			wg.Done()
+		})
+	}
+	wg.Wait()
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "entries/s")
+}
+
+// BenchmarkPublishOneByOne: the ack latency of one entry at a time.
+func BenchmarkPublishOneByOne(b *testing.B) {
+	s := natstest.Start(b)
+	l := openLog(b, Options{URLs: []string{s.URL()}})
+	subj := replog.RoomSubject(l.Prefix(), "lobby")
+	data := roomMsg("lobby", "someone", "a message of an ordinary length, about sixty bytes")
+	done := make(chan error, 1)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		l.Publish(subj, "", data, func(_ replog.PubAck, err error) { done <- err })
+		if err := <-done; err != nil {
+			b.Fatal(err)
+		}
+	}
+}

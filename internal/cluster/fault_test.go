@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -227,5 +228,57 @@ func TestStreamRecreated(t *testing.T) {
 	}
 	if es := c.snapshot(); len(es) != 3 {
 		t.Fatalf("applied %v from two streams", seqs(es))
+	}
+}
+
+// Publish is bounded: with MaxPending publishes unresolved (here because
+// a done blocks the resolver), the next one waits pendingWait and fails;
+// every done is called.
+func TestPublishBounded(t *testing.T) {
+	defer func(d time.Duration) { pendingWait = d }(pendingWait)
+	pendingWait = 200 * time.Millisecond
+	s := natstest.Start(t)
+	l := openLog(t, Options{URLs: []string{s.URL()}})
+	subj := replog.ControlSubject(l.Prefix())
+	release := make(chan struct{})
+	var once sync.Once
+	defer once.Do(func() { close(release) })
+	results := make(chan error, MaxPending+2)
+	// The first done blocks; its slot was given back before it was called,
+	// so MaxPending more fill every slot.
+	l.Publish(subj, "", control(replog.OpJoin, 0), func(_ replog.PubAck, err error) {
+		<-release
+		results <- err
+	})
+	for i := 1; i <= MaxPending; i++ {
+		l.Publish(subj, "", control(replog.OpJoin, i), func(_ replog.PubAck, err error) { results <- err })
+	}
+	start := time.Now()
+	over := make(chan error, 1)
+	l.Publish(subj, "", control(replog.OpJoin, MaxPending+1), func(_ replog.PubAck, err error) { over <- err })
+	if d := time.Since(start); d < pendingWait {
+		t.Fatalf("publish beyond MaxPending returned after %v", d)
+	}
+	select {
+	case err := <-over:
+		if !isUnavailable(err) || !strings.Contains(err.Error(), "waiting for NATS") {
+			t.Fatalf("publish beyond MaxPending: %v", err)
+		}
+	case <-time.After(waitFor):
+		t.Fatal("done not called")
+	}
+	once.Do(func() { close(release) })
+	for i := 0; i <= MaxPending; i++ {
+		select {
+		case err := <-results:
+			if err != nil {
+				t.Fatalf("publish %d: %v", i, err)
+			}
+		case <-time.After(waitFor):
+			t.Fatalf("%d of %d dones called", i, MaxPending+1)
+		}
+	}
+	if last, _ := l.LastSeq(); last != MaxPending+1 {
+		t.Fatalf("LastSeq %d, want %d", last, MaxPending+1)
 	}
 }

@@ -29,8 +29,7 @@ const (
 
 	// MaxPending is how many publishes may wait for their ack at once;
 	// Publish blocks beyond it for at most pendingWait.
-	MaxPending  = 4096
-	pendingWait = 5 * time.Second
+	MaxPending = 4096
 	// ackTimeout fails a publish whose ack did not come.
 	ackTimeout = 5 * time.Second
 	// apiTimeout bounds every other request to NATS.
@@ -50,6 +49,10 @@ const (
 	snapObject = "state"
 	snapSeqKey = "seq"
 )
+
+// pendingWait bounds how long Publish blocks when MaxPending publishes
+// wait for their ack (a variable for tests).
+var pendingWait = 5 * time.Second
 
 // Options configure Open.
 type Options struct {

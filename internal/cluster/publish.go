@@ -15,7 +15,6 @@ import (
 var (
 	errClosed       = errors.New("the cluster log is closed")
 	errNotConnected = errors.New("not connected to NATS")
-	errTooMany      = fmt.Errorf("more than %d publishes waiting for NATS for %v", MaxPending, pendingWait)
 )
 
 // pubItem is one publish waiting for its ack, in publish order.
@@ -77,7 +76,8 @@ func (p *publisher) publish(subject, msgID string, data []byte, done func(replog
 		case p.slots <- struct{}{}:
 			t.Stop()
 		case <-t.C:
-			go done(replog.PubAck{}, unavailable("publish", errTooMany))
+			err := fmt.Errorf("%d publishes have been waiting for NATS for %v", MaxPending, pendingWait)
+			go done(replog.PubAck{}, unavailable("publish", err))
 			return
 		}
 	}
@@ -149,7 +149,10 @@ func (p *publisher) resolve() {
 }
 
 // close refuses new publishes, waits up to wait for the pending acks, then
-// fails those still pending; every done has been called when it returns.
+// fails those still pending. Every done has been called when it returns,
+// unless a done itself blocks for more than another wait: close then gives
+// up waiting (the remaining dones are called, with errors, when it
+// returns).
 func (p *publisher) close(wait time.Duration) {
 	p.mu.Lock()
 	if !p.closed {
@@ -165,5 +168,10 @@ func (p *publisher) close(wait time.Duration) {
 	case <-t.C:
 	}
 	close(p.abort)
-	<-p.resolved
+	t.Reset(wait)
+	select {
+	case <-p.resolved:
+	case <-t.C:
+		p.l.log.Warn("close: a publish's done callback has not returned; not waiting for it")
+	}
 }
