@@ -28,7 +28,6 @@ package replog
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"time"
 
@@ -157,8 +156,8 @@ func MessageFilters(prefix string) []string {
 }
 
 // Command is an entry's payload. Op says what it is; the other members are
-// those the op needs (absent otherwise). Commands are JSON so that an
-// operator can read the log with the nats command line.
+// those the op needs (absent otherwise). Encode and Decode (codec.go) turn
+// it into bytes and back.
 type Command struct {
 	Op   string `json:"op"`
 	Node string `json:"node,omitempty"` // origin node
@@ -199,15 +198,6 @@ type Command struct {
 
 // Time is the command's ts as a time.
 func (c *Command) Time() time.Time { return time.UnixMilli(c.TS) }
-
-// Decode reads an entry's command.
-func Decode(data []byte) (*Command, error) {
-	var c Command
-	if err := json.Unmarshal(data, &c); err != nil {
-		return nil, err
-	}
-	return &c, nil
-}
 
 // Message turns a message entry ("msg" or "dm") into what the store
 // interface returns.

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -221,10 +220,7 @@ func (cl *clusterNode) do(r *clusterReq, cmd *replog.Command) *protocol.Error {
 		cmd.Att = s.att
 	}
 	h.mu.Unlock()
-	data, err := json.Marshal(cmd)
-	if err != nil {
-		panic(err) // a Command always encodes
-	}
+	data := replog.Encode(cmd)
 	failed := make(chan struct{}, 1)
 	cl.log.Publish(replog.ControlSubject(cl.prefix), cl.node+"."+itoa(int(req)), data, func(_ replog.PubAck, err error) {
 		if err != nil {
@@ -266,10 +262,7 @@ func (cl *clusterNode) send(c *conn, cmd *replog.Command) {
 		// (its de-duplication window), and the ack names the original.
 		msgID = cmd.SID + "." + cmd.Ref
 	}
-	data, err := json.Marshal(cmd)
-	if err != nil {
-		panic(err)
-	}
+	data := replog.Encode(cmd)
 	ref, hasRef := cmd.Ref, cmd.HasRef
 	cl.log.Publish(subject, msgID, data, func(ack replog.PubAck, err error) {
 		if err == nil && !ack.Duplicate {
@@ -379,10 +372,7 @@ func (cl *clusterNode) expireLocked(s *session, gen uint64) {
 // its next timer).
 func (cl *clusterNode) appendLocked(cmd *replog.Command, msgID string) {
 	cmd.Node, cmd.TS = cl.node, time.Now().UnixMilli()
-	data, err := json.Marshal(cmd)
-	if err != nil {
-		panic(err)
-	}
+	data := replog.Encode(cmd)
 	cl.log.Publish(replog.ControlSubject(cl.prefix), msgID, data, func(_ replog.PubAck, err error) {
 		if err != nil {
 			cl.h.log.Warn("cluster: an entry was not appended; it will be retried", "op", cmd.Op, "err", err)
