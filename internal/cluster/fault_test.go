@@ -119,6 +119,7 @@ func TestClusterSurvivesServerLoss(t *testing.T) {
 		return false, nil
 	})
 	victim.Shutdown()
+	shut := time.Now()
 
 	var last uint64
 	for _, l := range []*Log{a, b} {
@@ -128,13 +129,16 @@ func TestClusterSurvivesServerLoss(t *testing.T) {
 			return err == nil, err
 		})
 	}
+	t.Logf("publishing again %v after the shutdown", time.Since(shut))
 	for i := 0; i < 10; i++ {
 		last = max(last, mustPublish(t, a, replog.RoomSubject(p, "r"), roomMsg("r", "a", "after")))
 	}
 	ea, eb := ca.waitSeq(t, last), cb.waitSeq(t, last)
+	t.Logf("both followers at %d %v after the shutdown", last, time.Since(shut))
 	checkContiguous(t, ea, 1, last)
 	checkContiguous(t, eb, 1, last)
 	msgs, err := b.Store().RoomMessages("r", 0, int64(last), 100)
+	t.Logf("history read %v after the shutdown", time.Since(shut))
 	if err != nil || len(msgs) != 20 {
 		t.Fatalf("history after losing a server: %d, %v", len(msgs), err)
 	}

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"pynet/internal/replog"
@@ -15,9 +16,10 @@ import (
 
 // A follower reads the whole stream in order with an ordered consumer:
 // nats.go recreates the underlying consumer (from the last delivered
-// sequence) after a reconnect, a missed heartbeat or a gap in its delivery
-// sequence, and the follower recreates the ordered consumer itself from the
-// next expected sequence if the iterator ever fails.
+// sequence) after a missed heartbeat or a gap in its delivery sequence,
+// and the follower recreates the ordered consumer itself, from the next
+// expected sequence, when the iterator fails, when NATS reconnects, or
+// when the consumer stalls (see consume).
 //
 // # Holes
 //
@@ -60,6 +62,8 @@ type follower struct {
 	lstart uint64 // the stream's last sequence when Follow began
 	caught bool
 	cons   string // name of the consumer the last entry came from
+
+	createWait time.Duration // timeout of the next consumer creation
 
 	mu      sync.Mutex
 	stopped bool
@@ -212,6 +216,10 @@ func (f *follower) run() error {
 		if errors.As(err, &fe) {
 			return fe.err
 		}
+		if errors.Is(err, errRecreate) {
+			wait = 100 * time.Millisecond
+			continue
+		}
 		l.log.Warn("follow: consumer failed, creating it again", "next", f.next, "err", err, "in", wait)
 		if f.pause(wait) {
 			return errStopped
@@ -220,23 +228,59 @@ func (f *follower) run() error {
 	}
 }
 
-// consume runs one ordered consumer from f.next until it fails.
+// errRecreate asks run for a new consumer at once.
+var errRecreate = errors.New("recreate the consumer")
+
+const (
+	// createTimeout bounds the first attempt to create a consumer (a
+	// request lost in a leader change should not hold the follower long);
+	// each failure doubles it, up to apiTimeout.
+	createTimeout = time.Second
+	// stallAfter is how long the follower waits for an entry that the
+	// stream holds before it gives up on its consumer.
+	stallAfter = 5 * time.Second
+)
+
+type delivery struct {
+	msg jetstream.Msg
+	err error
+}
+
+// consume runs one ordered consumer from f.next until it fails, NATS
+// reconnects, or it stalls.
+//
+// nats.go recreates the consumer inside an ordered consumer itself, but
+// with 10 s request timeouts and backoff; after losing a NATS server (and,
+// with it, maybe the JetStream meta leader) that took up to 11 s in tests.
+// So the follower reads the iterator from another goroutine and, on a
+// reconnect or when an entry it knows to be stored does not come within
+// stallAfter, abandons the consumer and creates a new one from f.next.
 func (f *follower) consume() error {
 	l := f.l
 	cfg := jetstream.OrderedConsumerConfig{
-		FilterSubjects: l.subjects(),
-		DeliverPolicy:  jetstream.DeliverAllPolicy,
+		FilterSubjects:    l.subjects(),
+		DeliverPolicy:     jetstream.DeliverAllPolicy,
+		InactiveThreshold: 30 * time.Second,
 	}
 	if f.next > 1 {
 		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, f.next
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), apiTimeout)
+	status := l.nc.StatusChanged(nats.CONNECTED)
+	defer l.nc.RemoveStatusListener(status)
+	if f.createWait == 0 {
+		f.createWait = createTimeout
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), f.createWait)
 	cons, err := l.stream.OrderedConsumer(ctx, cfg)
 	cancel()
 	if err != nil {
+		f.createWait = min(2*f.createWait, apiTimeout)
 		return unavailable("ordered consumer", err)
 	}
-	it, err := cons.Messages(jetstream.PullExpiry(10*time.Second), jetstream.PullHeartbeat(2*time.Second))
+	f.createWait = createTimeout
+	// Heartbeats every second: nats.go recreates the consumer after two
+	// missed ones.
+	it, err := cons.Messages(jetstream.PullExpiry(10*time.Second), jetstream.PullHeartbeat(time.Second))
 	if err != nil {
 		return unavailable("ordered consumer", err)
 	}
@@ -248,7 +292,27 @@ func (f *follower) consume() error {
 	}
 	f.iter = it
 	f.mu.Unlock()
-	defer it.Stop()
+
+	ch := make(chan delivery, 128)
+	abandon := make(chan struct{})
+	defer func() {
+		close(abandon)
+		// Stop may wait for a recreation in progress inside nats.go.
+		go it.Stop()
+	}()
+	go func() {
+		for {
+			msg, err := it.Next()
+			select {
+			case ch <- delivery{msg, err}:
+			case <-abandon:
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
 
 	if !f.caught {
 		if ci := cons.CachedInfo(); ci != nil && ci.NumPending == 0 {
@@ -256,18 +320,47 @@ func (f *follower) consume() error {
 			f.caughtUp()
 		}
 	}
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	progress := time.Now()
 	for {
-		msg, err := it.Next()
-		if err != nil {
-			if f.isStopped() {
-				return errStopped
+		select {
+		case d := <-ch:
+			if d.err != nil {
+				if f.isStopped() {
+					return errStopped
+				}
+				return d.err
 			}
-			return err
-		}
-		if err := f.handle(msg); err != nil {
-			return err
+			if err := f.handle(d.msg); err != nil {
+				return err
+			}
+			progress = time.Now()
+		case <-f.stopCh:
+			return errStopped
+		case <-status:
+			l.log.Info("follow: NATS reconnected; creating the consumer again", "next", f.next)
+			return errRecreate
+		case <-tick.C:
+			if time.Since(progress) < stallAfter {
+				continue
+			}
+			progress = time.Now()
+			if ok, _ := f.l.holds(f.next); ok {
+				l.log.Warn("follow: the consumer delivers nothing while the stream holds more; creating it again",
+					"next", f.next, "waited", stallAfter)
+				return errRecreate
+			}
 		}
 	}
+}
+
+// holds reports whether the stream holds an entry at or after seq.
+func (l *Log) holds(seq uint64) (bool, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), apiTimeout)
+	defer cancel()
+	_, found, err := l.direct(ctx, l.streamName, directReq{Seq: seq, Batch: 1}, nil)
+	return found, err
 }
 
 func (f *follower) handle(msg jetstream.Msg) error {
@@ -278,6 +371,7 @@ func (f *follower) handle(msg jetstream.Msg) error {
 	seq := md.Sequence.Stream
 	if md.Consumer != f.cons {
 		if f.cons != "" {
+			f.l.log.Info("follow: consumer recreated", "next", f.next, "consumer", md.Consumer)
 			// A recreated consumer: is it still our stream?
 			err := f.retry("stream info", func(ctx context.Context) error {
 				info, err := f.l.streamInfo(ctx)

@@ -384,9 +384,45 @@ func (l *Log) setup(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("cluster: object store %s_SNAP: %w", up, err)
 	}
+	// A new stream or bucket with replicas elects its leader after it is
+	// created; until then publishes get no answer. Wait for them.
+	for _, name := range []string{l.streamName, "KV_" + up + "_ACCOUNTS", "KV_" + up + "_NODES", "KV_" + up + "_META", "OBJ_" + up + "_SNAP"} {
+		if err := l.waitLeader(ctx, name); err != nil {
+			return err
+		}
+	}
 	l.log.Info("cluster log open", "stream", l.streamName, "epoch", l.epoch, "last_seq", info.State.LastSeq,
 		"replicas", l.replicas, "retain", l.o.Retain, "node", l.o.Node)
 	return nil
+}
+
+// waitLeader waits until stream has a leader that answers (up to 15 s).
+func (l *Log) waitLeader(ctx context.Context, stream string) error {
+	deadline := time.Now().Add(15 * time.Second)
+	var last error
+	for {
+		rctx, cancel := context.WithTimeout(ctx, time.Second)
+		s, err := l.js.Stream(rctx, stream)
+		if err == nil {
+			info := s.CachedInfo()
+			if info.Cluster == nil || info.Cluster.Leader != "" {
+				cancel()
+				return nil
+			}
+			err = errors.New("no leader yet")
+		}
+		cancel()
+		last = err
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("cluster: %s has no leader: %v", stream, last)
+		}
+		t := time.NewTimer(50 * time.Millisecond)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+		}
+	}
 }
 
 // minRetainOf reads the smallest per-subject limit the stream ever had.
