@@ -230,6 +230,8 @@ func (l *Log) connect(ctx context.Context) error {
 			l.log.Warn("nats disconnected", "err", err)
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
+			// Reads may now come from another replica: check it again.
+			l.fresh.Store(0)
 			l.log.Info("nats reconnected", "url", nc.ConnectedUrlRedacted(), "server", nc.ConnectedServerName())
 		}),
 		nats.ClosedHandler(func(nc *nats.Conn) {
