@@ -5,6 +5,14 @@
 #
 #   scripts/compare.sh [ROUNDS]      (default 3; env DURATION=10s, OUT=dir)
 #
+# TARGETS (env) picks what runs, in order (default "pynet redis nats"):
+#   pynet        one node, memory only
+#   pynet-data   one node with -data (SQLite in a fresh directory)
+#   cluster      three nodes on one NATS server with JetStream (fresh store),
+#                clients spread over the nodes, CPU summed over the three
+#                nodes and NATS (docs/cluster.md)
+#   redis, nats  the peers
+#
 # Runs workloads A (100 clients, 10 senders, 100-byte text, flat out, window
 # 64) and C (the same at 2,000 msg/s open loop) of docs/performance.md, the
 # targets alternating, each run on a fresh server on a free loopback port,
@@ -28,24 +36,38 @@ mkdir -p "$OUT"
 BIN=$OUT/pynet
 go build -o "$BIN" ./cmd/pynet
 
-targets=(pynet)
+TARGETS=${TARGETS:-pynet redis nats}
+want() { [[ " $TARGETS " == *" $1 "* ]]; }
+NATS_BIN=$(command -v nats-server || true)
+if [ -z "$NATS_BIN" ] && [ -x "$(go env GOPATH)/bin/nats-server" ]; then NATS_BIN=$(go env GOPATH)/bin/nats-server; fi
+targets=()
 skipped=()
-if ! command -v redis-server >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+for t in pynet pynet-data; do
+	if want $t; then targets+=($t); fi
+done
+if want cluster; then
+	if [ -n "$NATS_BIN" ]; then targets+=(cluster); else skipped+=("the cluster: no nats-server"); fi
+fi
+if want redis && ! command -v redis-server >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
 	echo "redis-server missing: apt-get install -y redis-server (one try, 60 s)" >&2
 	timeout 60 env DEBIAN_FRONTEND=noninteractive apt-get install -y redis-server >"$OUT/apt.log" 2>&1 ||
 		echo "apt-get failed or timed out (see $OUT/apt.log)" >&2
 fi
-if command -v redis-server >/dev/null 2>&1; then
-	targets+=(redis)
-else
-	echo "skipping Redis: no redis-server" >&2
-	skipped+=("Redis: no redis-server, and apt-get could not install it")
+if want redis; then
+	if command -v redis-server >/dev/null 2>&1; then
+		targets+=(redis)
+	else
+		echo "skipping Redis: no redis-server" >&2
+		skipped+=("Redis: no redis-server, and apt-get could not install it")
+	fi
 fi
-if command -v nats-server >/dev/null 2>&1; then
-	targets+=(nats)
-else
-	echo "skipping NATS: no nats-server on PATH (go install github.com/nats-io/nats-server/v2@latest)" >&2
-	skipped+=("NATS: no nats-server on PATH")
+if want nats; then
+	if [ -n "$NATS_BIN" ]; then
+		targets+=(nats)
+	else
+		echo "skipping NATS: no nats-server (go install github.com/nats-io/nats-server/v2@v2.15.2)" >&2
+		skipped+=("NATS: no nats-server")
+	fi
 fi
 
 # free_port prints a TCP port free on 127.0.0.1.
@@ -63,24 +85,55 @@ wait_port() {
 	return 1
 }
 
+# SERVER_PID: the server's pid, or a comma-separated list (a cluster);
+# ADDR: what the bench dials (pynet://A,B,C for a cluster); PIDS: every
+# process to stop.
 SERVER_PID=
+ADDR=
+PIDS=()
 stop_server() {
-	if [ -n "$SERVER_PID" ]; then
-		kill "$SERVER_PID" 2>/dev/null || true
-		wait "$SERVER_PID" 2>/dev/null || true
-		SERVER_PID=
-	fi
+	local p
+	for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do # nodes first, NATS last
+		p=${PIDS[$i]}
+		kill "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
+	PIDS=()
+	SERVER_PID=
+	rm -rf "$OUT/data" "$OUT/js"
 }
 trap stop_server EXIT
 
-# start_server TARGET PORT: a fresh server in the background, SERVER_PID set.
+PYNET_FLAGS="-rate 0 -max-queue 8388608"
+
+# start_server TARGET PORT: a fresh server (or cluster) in the background.
 start_server() {
 	case $1 in
-	pynet) "$BIN" server -addr "127.0.0.1:$2" -rate 0 -max-queue 8388608 >"$OUT/server.log" 2>&1 & ;;
+	pynet) "$BIN" server -addr "127.0.0.1:$2" $PYNET_FLAGS >"$OUT/server.log" 2>&1 & ;;
+	pynet-data) "$BIN" server -addr "127.0.0.1:$2" -data "$OUT/data" $PYNET_FLAGS >"$OUT/server.log" 2>&1 & ;;
 	redis) redis-server --bind 127.0.0.1 --port "$2" --save '' --appendonly no >"$OUT/server.log" 2>&1 & ;;
-	nats) nats-server -a 127.0.0.1 -p "$2" >"$OUT/server.log" 2>&1 & ;;
+	nats) "$NATS_BIN" -a 127.0.0.1 -p "$2" >"$OUT/server.log" 2>&1 & ;;
+	cluster)
+		"$NATS_BIN" -js -sd "$OUT/js" -a 127.0.0.1 -p "$2" >"$OUT/nats.log" 2>&1 &
+		PIDS+=($!)
+		wait_port "$2" || return 1
+		local k port addrs=() pids=($!)
+		for k in 1 2 3; do
+			port=$(free_port)
+			"$BIN" server -addr "127.0.0.1:$port" -cluster "nats://127.0.0.1:$2" -cluster-node "node$k" $PYNET_FLAGS >"$OUT/server$k.log" 2>&1 &
+			PIDS+=($!)
+			pids+=($!)
+			wait_port "$port" || return 1
+			addrs+=("127.0.0.1:$port")
+		done
+		SERVER_PID=$(IFS=,; echo "${pids[*]:1},${pids[0]}")
+		ADDR="pynet://$(IFS=,; echo "${addrs[*]}")"
+		return 0
+		;;
 	esac
+	PIDS+=($!)
 	SERVER_PID=$!
+	case $1 in pynet*) ADDR="pynet://127.0.0.1:$2" ;; *) ADDR="$1://127.0.0.1:$2" ;; esac
 	wait_port "$2"
 }
 
@@ -102,7 +155,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
 			fi
 			out="$OUT/$w-$t-$round.json"
 			# shellcheck disable=SC2046
-			timeout 300 "$BIN" bench -target "$t://127.0.0.1:$port" -server-pid "$SERVER_PID" \
+			timeout 300 "$BIN" bench -target "$ADDR" -server-pid "$SERVER_PID" \
 				-duration "$DURATION" -progress=false -json $(workload_flags "$w") >"$out" 2>"$OUT/bench.log" ||
 				echo "round $round $w $t: bench failed (see $OUT/bench.log)" >&2
 			stop_server
@@ -116,7 +169,8 @@ python3 - "$OUT" "$ROUNDS" "${targets[@]}" <<'PY'
 import glob, json, os, statistics, sys
 
 out, rounds, targets = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
-names = {"pynet": "PyNet", "redis": "Redis pub/sub", "nats": "NATS core"}
+names = {"pynet": "PyNet", "pynet-data": "PyNet -data", "cluster": "PyNet, 3 nodes + NATS JetStream",
+         "redis": "Redis pub/sub", "nats": "NATS core"}
 
 def runs(w, t):
     rs = []
@@ -146,6 +200,8 @@ ms = lambda us: f"{us / 1000:.2f} ms"
 rows = [
     ("A: deliveries/s", "A", lambda r: r["deliveries_per_s"], si),
     ("A: server CPU per delivery", "A", lambda r: r.get("server_cpu_us_per_delivery"), lambda v: f"{v:.3f} µs"),
+    ("A: deliveries per server core (deliveries/s ÷ server CPU cores)", "A",
+     lambda r: r["deliveries_per_s"] / (r["server_cpu_s"] / r["duration_s"]) if r.get("server_cpu_s") and r.get("duration_s") else None, si),
     ("A: p50 latency (in the window of 64)", "A", lambda r: r["latency_us"]["p50"], ms),
     ("C: p50 latency at 2,000 msg/s", "C", lambda r: r["latency_us"]["p50"], ms),
     ("C: p99", "C", lambda r: r["latency_us"]["p99"], ms),
