@@ -38,8 +38,13 @@ func (cf *clusterFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&cf.snapshot, "cluster-snapshot-every", 1000, "control entries (joins, enters, holds...) between snapshots of the shared state")
 }
 
-// check validates the flags; data is -data's value.
-func (cf *clusterFlags) check(data string) error {
+// minClusterRetain is the smallest -retain (but 0) a cluster accepts: the
+// control entries share the stream's per-subject limit with the rooms, and
+// a starting node needs every one since the newest snapshot.
+const minClusterRetain = 10000
+
+// check validates the flags; data and retain are -data's and -retain's.
+func (cf *clusterFlags) check(data string, retain int) error {
 	if cf.urls == "" {
 		if cf.node != "" || cf.creds != "" || cf.tlsCA != "" || cf.tlsCert != "" || cf.tlsKey != "" {
 			return errors.New("the -cluster-* flags need -cluster")
@@ -48,6 +53,9 @@ func (cf *clusterFlags) check(data string) error {
 	}
 	if data != "" {
 		return errors.New("-data and -cluster do not go together: a cluster keeps its history in JetStream")
+	}
+	if retain > 0 && retain < minClusterRetain {
+		return fmt.Errorf("-retain must be 0 or at least %d with -cluster (control entries are kept like a room's messages), not %d", minClusterRetain, retain)
 	}
 	for _, u := range strings.Split(cf.urls, ",") {
 		if u = strings.TrimSpace(u); !strings.HasPrefix(u, "nats://") && !strings.HasPrefix(u, "tls://") {

@@ -120,7 +120,7 @@ func parseServerFlags(args []string, stderr io.Writer) (*serverFlags, error) {
 	if sf.retain < 0 {
 		return nil, fmt.Errorf("-retain must be 0 (keep everything) or more, not %d", sf.retain)
 	}
-	if err := sf.cluster.check(sf.data); err != nil {
+	if err := sf.cluster.check(sf.data, sf.retain); err != nil {
 		return nil, err
 	}
 	exempt, err := parsePrefixes(sf.exempt)
@@ -203,10 +203,10 @@ func runServer(ctx context.Context, args []string) int {
 		sf.cfg.Cluster = l
 		// Control entries share one subject, kept like a room: -retain of
 		// them. Two snapshots' worth must fit (one is trimmed only after the
-		// next is written).
-		if sf.retain > 0 && sf.cluster.snapshot > sf.retain/4 {
-			sf.cluster.snapshot = max(1, sf.retain/4)
-			log.Warn("cluster: -cluster-snapshot-every lowered to a quarter of -retain", "every", sf.cluster.snapshot)
+		// next is written), with room for a burst between two snapshots.
+		if sf.retain > 0 && sf.cluster.snapshot > sf.retain/10 {
+			sf.cluster.snapshot = max(1, sf.retain/10)
+			log.Warn("cluster: -cluster-snapshot-every lowered to a tenth of -retain", "every", sf.cluster.snapshot)
 		}
 		sf.cfg.ClusterSnapshotEvery = sf.cluster.snapshot
 		log.Info("cluster joined", "node", l.Node(), "epoch", l.Epoch(), "nats", sf.cluster.urls, "replicas", sf.cluster.replicas, "retain", sf.retain)

@@ -78,6 +78,7 @@ func TestServerFlagsRefused(t *testing.T) {
 		{"-cluster", "nats://127.0.0.1:4222", "-cluster-replicas", "0"},
 		{"-cluster", "nats://127.0.0.1:4222", "-cluster-tls-cert", "c.pem"},
 		{"-cluster-node", "n1"},
+		{"-cluster", "nats://127.0.0.1:4222", "-retain", "100"},
 	} {
 		var out bytes.Buffer
 		if _, err := parseServerFlags(args, &out); err == nil {

@@ -518,6 +518,10 @@ func (l *Log) Epoch() string { return l.epoch }
 // Prefix is the subject prefix in use.
 func (l *Log) Prefix() string { return l.o.Prefix }
 
+// Lease is how long a node counts as alive after its last Beat: the
+// server reports a node down only after its lease has been gone this long.
+func (l *Log) Lease() time.Duration { return l.o.Lease }
+
 // LastSeq is the stream's last sequence.
 func (l *Log) LastSeq() (uint64, error) {
 	info, err := l.streamInfo(context.Background())
