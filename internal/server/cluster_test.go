@@ -429,3 +429,20 @@ func TestClusterNodeShutdownHoldsItsUsers(t *testing.T) {
 	back.expectNothing()
 	alice.expectNothing() // no left, no joined: bob never left
 }
+
+func TestClusterDroppedSessionExpiresAfterItsGrace(t *testing.T) {
+	_, nodes := startNodes(t, 2, func(c *server.Config) { c.ResumeGrace = 150 * time.Millisecond })
+	alice, _ := nodes[0].joinV2(t, "alice", "lobby", "go")
+	bob, _ := nodes[1].joinV2(t, "bob", "go")
+	alice.expect("joined")
+	bob.drop()
+	// Held for its grace (nothing said), then left with the reason its
+	// connection ended, on the other node too; the name is free again.
+	if l := alice.expect("left"); l.Username != "bob" || l.Room != "go" || l.Reason != protocol.ReasonDisconnect {
+		t.Fatalf("alice got %+v", l)
+	}
+	nodes[0].joinV2(t, "bob")
+	if j := alice.expect("joined"); j.Username != "bob" || j.Room != "lobby" {
+		t.Fatalf("alice got %+v", j)
+	}
+}
