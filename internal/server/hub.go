@@ -420,6 +420,17 @@ func (h *hub) removeMemberLocked(r *room, s *session, reason string, now time.Ti
 	}
 }
 
+// listSize is the room of r's member list in a frame: none over the
+// presence limit, where no list is sent (a join to a room of thousands
+// must not allocate a list's worth for nothing: that made join storms
+// grow the heap, and idle memory with it).
+func (h *hub) listSize(r *room) int {
+	if !h.presenceLocked(r) {
+		return 0
+	}
+	return r.namesSize()
+}
+
 // presenceLocked reports whether r is small enough for announcements and
 // lists (PROTOCOL §5.6).
 func (h *hub) presenceLocked(r *room) bool { return len(r.members) <= h.cfg.PresenceLimit }

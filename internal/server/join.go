@@ -287,7 +287,7 @@ func (h *hub) privatesFromStoreLocked(p *privReplay, s *session, since int64) {
 // lobby's history replay.
 func (h *hub) welcomeV1Locked(c *conn, s *session, q *joinReq) {
 	lobby := h.rooms[protocol.Lobby]
-	b := protocol.NewFrame(make([]byte, 0, 200+lobby.namesSize()+len(q.ref)), protocol.MsgWelcome).Str("username", s.name)
+	b := protocol.NewFrame(make([]byte, 0, 200+h.listSize(lobby)+len(q.ref)), protocol.MsgWelcome).Str("username", s.name)
 	if h.presenceLocked(lobby) {
 		b.StrsFunc("users", len(lobby.members), lobby.memberName)
 	} else {
@@ -329,7 +329,7 @@ func (h *hub) welcomeV2Locked(c *conn, s *session, q *joinReq, tok string, resum
 func (h *hub) roomReplayLocked(r *room, since int64, useSince bool, kind int, ref string, hasRef bool) *roomReplay {
 	rp := &roomReplay{st: h.store, stats: h.stats, room: r.name, kind: kind, ref: ref, hasRf: hasRef, upto: h.lastID}
 	if kind == replayEntered {
-		b := protocol.NewFrame(make([]byte, 0, 64+r.namesSize()), protocol.MsgEntered).Str("room", r.name)
+		b := protocol.NewFrame(make([]byte, 0, 64+h.listSize(r)), protocol.MsgEntered).Str("room", r.name)
 		h.appendMembers(b, r)
 		rp.head = b.Bytes()
 	}

@@ -222,7 +222,7 @@ func (h *hub) users(c *conn, room string, named bool, f *protocol.Frame) {
 	r := h.rooms[room]
 	size := 48 + len(f.Ref)
 	if r != nil {
-		size += r.namesSize()
+		size += h.listSize(r)
 	}
 	b := protocol.NewFrame(make([]byte, 0, size), protocol.MsgUsers)
 	h.appendMembers(b, r)
