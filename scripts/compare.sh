@@ -14,7 +14,9 @@
 #   redis, nats  the peers
 #
 # Runs workloads A (100 clients, 10 senders, 100-byte text, flat out, window
-# 64) and C (the same at 2,000 msg/s open loop) of docs/performance.md, the
+# 64) and C (the same at 2,000 msg/s open loop) of docs/performance.md, and
+# with WORKLOADS="A B C S" also B (1,000 clients flat out) and S (set-up of
+# 5,000 joined connections, then the server's RSS per idle one), the
 # targets alternating, each run on a fresh server on a free loopback port,
 # ROUNDS rounds; then prints a markdown table of medians and [min–max].
 #
@@ -140,12 +142,15 @@ start_server() {
 workload_flags() {
 	case $1 in
 	A) echo "-clients 100 -senders 10 -size 100" ;;
+	B) echo "-clients 1000 -senders 10 -size 100" ;;
 	C) echo "-clients 100 -senders 10 -size 100 -rate 2000" ;;
+	S) echo "-clients 5000 -senders 0" ;; # set-up rate and idle RSS per connection
 	esac
 }
+WORKLOADS=${WORKLOADS:-A C}
 
 for ((round = 1; round <= ROUNDS; round++)); do
-	for w in A C; do
+	for w in $WORKLOADS; do
 		for t in "${targets[@]}"; do
 			port=$(free_port)
 			if ! start_server "$t" "$port"; then
@@ -165,10 +170,10 @@ for ((round = 1; round <= ROUNDS; round++)); do
 	done
 done
 
-python3 - "$OUT" "$ROUNDS" "${targets[@]}" <<'PY'
+python3 - "$OUT" "$ROUNDS" "$WORKLOADS" "${targets[@]}" <<'PY'
 import glob, json, os, statistics, sys
 
-out, rounds, targets = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+out, rounds, workloads, targets = sys.argv[1], int(sys.argv[2]), sys.argv[3].split(), sys.argv[4:]
 names = {"pynet": "PyNet", "pynet-data": "PyNet -data", "cluster": "PyNet, 3 nodes + NATS JetStream",
          "redis": "Redis pub/sub", "nats": "NATS core"}
 
@@ -203,15 +208,21 @@ rows = [
     ("A: deliveries per server core (deliveries/s ÷ server CPU cores)", "A",
      lambda r: r["deliveries_per_s"] / (r["server_cpu_s"] / r["duration_s"]) if r.get("server_cpu_s") and r.get("duration_s") else None, si),
     ("A: p50 latency (in the window of 64)", "A", lambda r: r["latency_us"]["p50"], ms),
+    ("B: deliveries/s, 1,000 clients", "B", lambda r: r["deliveries_per_s"], si),
+    ("B: server CPU per delivery", "B", lambda r: r.get("server_cpu_us_per_delivery"), lambda v: f"{v:.3f} µs"),
     ("C: p50 latency at 2,000 msg/s", "C", lambda r: r["latency_us"]["p50"], ms),
     ("C: p99", "C", lambda r: r["latency_us"]["p99"], ms),
     ("C: p99.9", "C", lambda r: r["latency_us"]["p99_9"], ms),
     ("C: server CPU (cores)", "C", lambda r: r.get("server_cpu_s", 0) / r["duration_s"] if r.get("duration_s") else None, lambda v: f"{v:.2f}"),
-    ("A+C: delivered fraction (worst)", "AC", lambda r: r["delivered_fraction"], lambda v: f"{v:.4f}"),
+    ("S: set-up of 5,000 joined connections (conn/s)", "S", lambda r: r.get("connects_per_s"), si),
+    ("S: RSS per idle joined connection", "S", lambda r: r.get("server_rss_kib_per_conn"), lambda v: f"{v:.1f} KiB"),
+    ("delivered fraction (worst)", "ABC", lambda r: r["delivered_fraction"], lambda v: f"{v:.4f}"),
 ]
 print("| workload | " + " | ".join(names[t] for t in targets) + " |")
 print("|---|" + "---|" * len(targets))
 for label, ws, get, fmt in rows:
+    if not any(w in workloads for w in ws):
+        continue
     cells = []
     for t in targets:
         vals = []
@@ -220,14 +231,14 @@ for label, ws, get, fmt in rows:
                 v = get(r)
                 if v is not None:
                     vals.append(v)
-        if label.startswith("A+C"):
+        if label.startswith("delivered"):
             cells.append(fmt(min(vals)) if vals else "not measured")
         else:
             cells.append(cell(vals, fmt))
     print(f"| {label} | " + " | ".join(cells) + " |")
 bad = []
 for t in targets:
-    for w in "AC":
+    for w in workloads:
         rs = runs(w, t)
         if len(rs) < rounds:
             bad.append(f"{names[t]} {w}: {len(rs)} of {rounds} runs")
