@@ -446,3 +446,38 @@ func TestClusterDroppedSessionExpiresAfterItsGrace(t *testing.T) {
 		t.Fatalf("alice got %+v", j)
 	}
 }
+
+func TestClusterNodeCutOffLongerThanALease(t *testing.T) {
+	log := memlog.New()
+	log.SetLease(300 * time.Millisecond)
+	n1, n2 := log.Node("node1"), log.Node("node2")
+	t.Cleanup(func() { n1.Close(); n2.Close() })
+	grace := func(c *server.Config) { c.ResumeGrace = 30 * time.Second }
+	a := startServer(t, func(c *server.Config) { c.Cluster = n1; grace(c) })
+	b := startServer(t, func(c *server.Config) { c.Cluster = n2; grace(c) })
+	alice, _ := a.joinV2(t, "alice")
+	bob, w := b.joinV2(t, "bob")
+	alice.expect("joined")
+
+	// node2 loses the log while its process and bob's connection live on;
+	// node1 takes it for dead after a lease and holds bob's session.
+	n2.SetCut(true)
+	eventually(t, wait, "node1 holds bob's session", func() bool { return a.HeldSessions() == 1 })
+	alice.expectNothing() // nobody left: bob is held
+
+	// When node2 is back it learns it was taken for dead and closes bob's
+	// connection with bye shutdown; bob resumes (here, on node1).
+	n2.SetCut(false)
+	if f := bob.expectSkipping("bye", "message", "joined", "left"); f.Reason != protocol.ReasonShutdown {
+		t.Fatalf("bob got %+v", f)
+	}
+	back, r := a.resume(t, "bob", w.welcome, w.welcome.LastID, 1)
+	if !r.welcome.Resumed {
+		t.Fatalf("resume: %+v", r.welcome)
+	}
+	back.send(`{"type":"message","text":"back"}`)
+	back.sync()
+	if m := alice.expect("message"); m.Text != "back" || m.From != "bob" {
+		t.Fatalf("alice got %+v", m)
+	}
+}

@@ -66,6 +66,17 @@ type Node struct {
 	name string
 	once sync.Once
 	done chan struct{}
+	cut  bool // guarded by s.mu: this node alone cannot reach the log
+}
+
+// SetCut cuts this node off the log (true) or lets it back (false): while
+// cut off its Publish and Beat fail and its Follow waits, as for a node
+// whose link to NATS is down while the others go on.
+func (n *Node) SetCut(cut bool) {
+	n.s.mu.Lock()
+	n.cut = cut
+	n.s.cond.Broadcast()
+	n.s.mu.Unlock()
 }
 
 var _ replog.Log = (*Node)(nil)
@@ -81,7 +92,7 @@ func (n *Node) Publish(subject, msgID string, data []byte, done func(replog.PubA
 	var ack replog.PubAck
 	var err error
 	switch {
-	case s.down || n.closed():
+	case s.down || n.cut || n.closed():
 		err = fmt.Errorf("memlog: %w", replog.ErrUnavailable)
 	case msgID != "" && s.ids[msgID] != 0:
 		ack = replog.PubAck{Seq: s.ids[msgID], Duplicate: true}
@@ -112,8 +123,8 @@ func (n *Node) Follow(after uint64, apply func(replog.Entry), caughtUp func(), f
 		caught := false
 		for {
 			s.mu.Lock()
-			for uint64(len(s.entries)) < next && !n.closed() {
-				if !caught {
+			for (uint64(len(s.entries)) < next || n.cut) && !n.closed() {
+				if !caught && !n.cut {
 					caught = true
 					s.mu.Unlock()
 					caughtUp()
@@ -200,7 +211,7 @@ func (n *Node) Trim(seq uint64) error {
 func (n *Node) Beat() error {
 	n.s.mu.Lock()
 	defer n.s.mu.Unlock()
-	if n.closed() || n.s.down {
+	if n.closed() || n.s.down || n.cut {
 		return fmt.Errorf("memlog: %w", replog.ErrUnavailable)
 	}
 	n.s.beats[n.name] = time.Now()
