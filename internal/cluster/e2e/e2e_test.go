@@ -7,6 +7,7 @@ package e2e
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"pynet/internal/certgen"
 	"pynet/internal/cluster"
 	"pynet/internal/cluster/natstest"
 	"pynet/internal/server"
@@ -352,5 +354,41 @@ func TestNATSClusterLosesOneServer(t *testing.T) {
 	}
 	if m := bob.expect("message"); !strings.HasPrefix(m.Text, "r3") {
 		t.Fatalf("bob got %+v", m)
+	}
+}
+
+// TestTLSToNATS: -cluster-tls-ca is what a node needs to reach a NATS
+// server that speaks only TLS; without it the node refuses to start.
+func TestTLSToNATS(t *testing.T) {
+	pair, err := certgen.Generate([]string{"127.0.0.1"}, time.Hour, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := pair.TLSCertificate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns := natstest.StartTLS(t, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	certFile, _, err := pair.WriteFiles(t.TempDir(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if l, err := cluster.Open(ctx, cluster.Options{URLs: []string{ns.URL()}, Node: "x", Logger: quiet, ConnectTimeout: 2 * time.Second}); err == nil {
+		l.Close()
+		t.Fatal("a node joined a TLS-only NATS without trusting its certificate")
+	}
+	l, err := cluster.Open(ctx, cluster.Options{URLs: []string{ns.URL()}, Node: "a", TLSCA: certFile, Logger: quiet})
+	if err != nil {
+		t.Fatalf("with -cluster-tls-ca: %v", err)
+	}
+	t.Cleanup(func() { l.Close() })
+	s := servertest.Start(t, func(c *server.Config) { c.Cluster = l })
+	alice, _ := join(t, &node{Server: s, log: l}, "alice")
+	alice.send(`{"type":"message","text":"over tls","ref":"1"}`)
+	if a := alice.expect("ack"); a.ID == 0 {
+		t.Fatalf("ack = %+v", a)
 	}
 }

@@ -19,6 +19,7 @@
 package natstest
 
 import (
+	"crypto/tls"
 	"fmt"
 	"net"
 	"net/url"
@@ -40,6 +41,8 @@ type Server struct {
 	name string
 	dir  string // JetStream store directory, kept across Restart
 
+	tls *tls.Config // nil: plain TCP
+
 	mu          sync.Mutex
 	srv         *server.Server
 	port        int      // client port, fixed after the first start
@@ -53,6 +56,18 @@ type Server struct {
 func Start(t testing.TB) *Server {
 	t.Helper()
 	s := &Server{t: t, name: "natstest", dir: filepath.Join(t.TempDir(), "jetstream"), port: -1}
+	if err := s.start(); err != nil {
+		t.Fatalf("natstest: %v", err)
+	}
+	t.Cleanup(s.Shutdown)
+	return s
+}
+
+// StartTLS starts a standalone JetStream server that accepts clients only
+// over TLS with cfg (which holds its certificate).
+func StartTLS(t testing.TB, cfg *tls.Config) *Server {
+	t.Helper()
+	s := &Server{t: t, name: "natstest-tls", dir: filepath.Join(t.TempDir(), "jetstream"), port: -1, tls: cfg}
 	if err := s.start(); err != nil {
 		t.Fatalf("natstest: %v", err)
 	}
@@ -194,6 +209,9 @@ func (s *Server) options() *server.Options {
 		// No HTTP monitoring, no leaf nodes, no gateways: only clients
 		// and, in a cluster, routes.
 		HTTPPort: 0,
+	}
+	if s.tls != nil {
+		o.TLS, o.TLSConfig, o.TLSTimeout = true, s.tls, 2
 	}
 	if s.clusterName != "" {
 		o.Cluster = server.ClusterOpts{Name: s.clusterName, Host: "127.0.0.1", Port: s.clusterPort}
