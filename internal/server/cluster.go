@@ -373,7 +373,11 @@ func (cl *clusterNode) expireLocked(s *session, gen uint64) {
 func (cl *clusterNode) appendLocked(cmd *replog.Command, msgID string) {
 	cmd.Node, cmd.TS = cl.node, time.Now().UnixMilli()
 	data := replog.Encode(cmd)
-	cl.log.Publish(replog.ControlSubject(cl.prefix), msgID, data, func(_ replog.PubAck, err error) {
+	// Not under hub.mu: Publish may wait (a full window of unacknowledged
+	// entries, up to its bound), and acknowledgements take hub.mu. The
+	// caller's earlier entries were appended before it took the lock, so
+	// the order that matters (a connection's messages, then its end) holds.
+	go cl.log.Publish(replog.ControlSubject(cl.prefix), msgID, data, func(_ replog.PubAck, err error) {
 		if err != nil {
 			cl.h.log.Warn("cluster: an entry was not appended; it will be retried", "op", cmd.Op, "err", err)
 		}
