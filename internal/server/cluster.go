@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"pynet/internal/auth"
@@ -90,6 +91,7 @@ type clusterNode struct {
 	// within a second) takes nobody down.
 	missing   map[string]time.Time
 	downAfter time.Duration
+	appends   sync.WaitGroup // control entries on their way (appendLocked)
 }
 
 type dupWaiter struct {
@@ -377,11 +379,25 @@ func (cl *clusterNode) appendLocked(cmd *replog.Command, msgID string) {
 	// entries, up to its bound), and acknowledgements take hub.mu. The
 	// caller's earlier entries were appended before it took the lock, so
 	// the order that matters (a connection's messages, then its end) holds.
+	cl.appends.Add(1)
 	go cl.log.Publish(replog.ControlSubject(cl.prefix), msgID, data, func(_ replog.PubAck, err error) {
+		defer cl.appends.Done()
 		if err != nil {
 			cl.h.log.Warn("cluster: an entry was not appended; it will be retried", "op", cmd.Op, "err", err)
 		}
 	})
+}
+
+// waitAppends waits (at most d) until the control entries on their way are
+// acknowledged or refused.
+func (cl *clusterNode) waitAppends(d time.Duration) {
+	done := make(chan struct{})
+	go func() { cl.appends.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(d):
+		cl.h.log.Warn("cluster: some entries were not acknowledged before the shutdown")
+	}
 }
 
 func errorFrame(e *protocol.Error, ref string, hasRef bool) []byte {

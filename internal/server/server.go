@@ -366,6 +366,11 @@ func (s *Server) shutdown() {
 		close(cm.stop)
 		<-cm.done
 	}
+	if cl := s.hub.cl; cl != nil {
+		// The ends of this node's connections are in the log before the
+		// log is closed: other nodes hold those sessions at once.
+		cl.waitAppends(2 * time.Second)
+	}
 	s.log.Info("shut down", "connections_closed", len(conns))
 }
 

@@ -392,3 +392,28 @@ func TestTLSToNATS(t *testing.T) {
 		t.Fatalf("ack = %+v", a)
 	}
 }
+
+// TestNodeStopHoldsItsUsersAtOnce: a node that stops (SIGTERM) says bye
+// shutdown, appends the ends of its connections before it lets go of the
+// log (their holds), and its users resume on another node at once; nobody
+// hears them leave.
+func TestNodeStopHoldsItsUsersAtOnce(t *testing.T) {
+	ns := natstest.Start(t)
+	urls := []string{ns.URL()}
+	a, b := startNode(t, urls, "a", nil), startNode(t, urls, "b", nil)
+	alice, _ := join(t, a, "alice")
+	bob, w := join(t, b, "bob")
+	alice.expect("joined")
+	b.Stop(t)
+	b.log.Close()
+	if f := bob.expect("bye"); f.Reason != protocol.ReasonShutdown {
+		t.Fatalf("bob got %+v", f)
+	}
+	back := dial(t, a, "bob'")
+	back.send(`{"type":"join","username":"bob","protocol":2,"session":%q,"epoch":%q,"since":%d}`, w.Session, w.Epoch, w.LastID)
+	if f := back.expect("welcome"); !f.Resumed {
+		t.Fatalf("welcome = %+v", f)
+	}
+	back.expect("entered")
+	alice.sync() // nobody left
+}
