@@ -361,30 +361,36 @@ func (l *Log) setup(ctx context.Context) error {
 	l.minRetain = minRetainOf(info.Config)
 
 	up := strings.ToUpper(l.o.Prefix)
-	var err error
-	l.accounts, err = l.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket: up + "_ACCOUNTS", Description: "pynet accounts", History: 1,
-		Storage: jetstream.FileStorage, Replicas: l.o.Replicas})
-	if err != nil {
-		return fmt.Errorf("cluster: bucket %s_ACCOUNTS: %w", up, err)
+	kv := func(name, what string, ttl time.Duration, dst *jetstream.KeyValue) error {
+		return retryAPI(ctx, func(ctx context.Context) (err error) {
+			*dst, err = l.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+				Bucket: up + "_" + name, Description: what, History: 1, TTL: ttl,
+				Storage: jetstream.FileStorage, Replicas: l.o.Replicas})
+			if err != nil {
+				err = fmt.Errorf("cluster: bucket %s_%s: %w", up, name, err)
+			}
+			return err
+		})
 	}
-	l.nodes, err = l.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket: up + "_NODES", Description: "pynet node leases", History: 1, TTL: l.o.Lease,
-		Storage: jetstream.FileStorage, Replicas: l.o.Replicas})
-	if err != nil {
-		return fmt.Errorf("cluster: bucket %s_NODES: %w", up, err)
+	if err := kv("ACCOUNTS", "pynet accounts", 0, &l.accounts); err != nil {
+		return err
 	}
-	l.meta, err = l.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket: up + "_META", Description: "pynet log bookkeeping (trim floor)", History: 1,
-		Storage: jetstream.FileStorage, Replicas: l.o.Replicas})
-	if err != nil {
-		return fmt.Errorf("cluster: bucket %s_META: %w", up, err)
+	if err := kv("NODES", "pynet node leases", l.o.Lease, &l.nodes); err != nil {
+		return err
 	}
-	l.snaps, err = l.js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
-		Bucket: up + "_SNAP", Description: "pynet state snapshots",
-		Storage: jetstream.FileStorage, Replicas: l.o.Replicas})
-	if err != nil {
-		return fmt.Errorf("cluster: object store %s_SNAP: %w", up, err)
+	if err := kv("META", "pynet log bookkeeping (trim floor)", 0, &l.meta); err != nil {
+		return err
+	}
+	if err := retryAPI(ctx, func(ctx context.Context) (err error) {
+		l.snaps, err = l.js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
+			Bucket: up + "_SNAP", Description: "pynet state snapshots",
+			Storage: jetstream.FileStorage, Replicas: l.o.Replicas})
+		if err != nil {
+			err = fmt.Errorf("cluster: object store %s_SNAP: %w", up, err)
+		}
+		return err
+	}); err != nil {
+		return err
 	}
 	// A new stream or bucket with replicas elects its leader after it is
 	// created; until then publishes get no answer. Wait for them.
@@ -583,4 +589,22 @@ func (l *Log) Close() error {
 		l.nc.Close()
 	})
 	return nil
+}
+
+// apiAttempt bounds one JetStream API request made while opening: a request
+// that reaches a server while the cluster's JetStream leaders are still
+// settling can go unanswered, and is then made again.
+const apiAttempt = 5 * time.Second
+
+// retryAPI runs f (idempotent) until it succeeds with a fresh bound per
+// attempt, or ctx ends.
+func retryAPI(ctx context.Context, f func(context.Context) error) error {
+	for {
+		actx, cancel := context.WithTimeout(ctx, apiAttempt)
+		err := f(actx)
+		cancel()
+		if err == nil || ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, jetstream.ErrNoHeartbeat) {
+			return err
+		}
+	}
 }
