@@ -180,9 +180,22 @@ func Open(ctx context.Context, o Options) (*Log, error) {
 	if err := l.connect(ctx); err != nil {
 		return nil, err
 	}
-	if err := l.setup(ctx); err != nil {
-		l.nc.Close()
-		return nil, err
+	for {
+		err := l.setup(ctx)
+		if err == nil {
+			break
+		}
+		if !transientAPIError(err) || ctx.Err() != nil {
+			l.nc.Close()
+			return nil, err
+		}
+		l.log.Warn("cluster: JetStream not ready yet; trying again", "err", err)
+		select {
+		case <-time.After(250 * time.Millisecond):
+		case <-ctx.Done():
+			l.nc.Close()
+			return nil, err
+		}
 	}
 	l.pub.start(l)
 	l.st = &logStore{l: l}
@@ -607,4 +620,20 @@ func retryAPI(ctx context.Context, f func(context.Context) error) error {
 			return err
 		}
 	}
+}
+
+// transientAPIError reports whether a JetStream request failed only because
+// the cluster was not ready (a new cluster placing its first streams, a
+// leader election): the request is made again, within Open's bound.
+func transientAPIError(err error) bool {
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) {
+		switch apiErr.ErrorCode {
+		case 10005, 10008, 10023: // no suitable peers, temporarily unavailable, insufficient resources
+			return true
+		}
+		return apiErr.Code == 503
+	}
+	return errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrNoStreamResponse) ||
+		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout)
 }
