@@ -16,6 +16,24 @@ import (
 func BenchmarkPublish(b *testing.B) {
 	s := natstest.Start(b)
 	l := openLog(b, Options{URLs: []string{s.URL()}})
+	benchPublish(b, l, nil)
+}
+
+// BenchmarkPublishMsgID: the same with a Nats-Msg-Id on every entry.
+func BenchmarkPublishMsgID(b *testing.B) {
+	s := natstest.Start(b)
+	l := openLog(b, Options{URLs: []string{s.URL()}})
+	ids := make([]string, b.N)
+	for i := range ids {
+		ids[i] = "session-1:" + strconv.Itoa(i)
+	}
+	benchPublish(b, l, ids)
+}
+
+// benchPublish publishes b.N room entries without waiting for each ack
+// (with ids[i] as the Nats-Msg-Id when ids is given) and reports entries
+// acknowledged per second.
+func benchPublish(b *testing.B, l *Log, ids []string) {
 	subj := replog.RoomSubject(l.Prefix(), "lobby")
 	data := roomMsg("lobby", "someone", "a message of an ordinary length, about sixty bytes")
 	var wg sync.WaitGroup
@@ -23,37 +41,14 @@ func BenchmarkPublish(b *testing.B) {
 	b.ResetTimer()
 	start := time.Now()
 	for i := 0; i < b.N; i++ {
+		id := ""
+		if ids != nil {
+			id = ids[i]
+		}
 		wg.Add(1)
-		l.Publish(subj, "", data, func(_ replog.PubAck, err error) {
-			if err != nil {
-				failed.Do(func() { b.Errorf("publish: %v", err) })
-			}
-			wg.Done()
-		})
-	}
-	wg.Wait()
-	b.StopTimer()
-	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "entries/s")
-}
-
-// BenchmarkPublishMsgID: the same with a Nats-Msg-Id on every entry.
-func BenchmarkPublishMsgID(b *testing.B) {
-	s := natstest.Start(b)
-	l := openLog(b, Options{URLs: []string{s.URL()}})
-	subj := replog.RoomSubject(l.Prefix(), "lobby")
-	data := roomMsg("lobby", "someone", "a message of an ordinary length, about sixty bytes")
-	ids := make([]string, b.N)
-	for i := range ids {
-		ids[i] = "session-1:" + strconv.Itoa(i)
-	}
-	var wg sync.WaitGroup
-	b.ResetTimer()
-	start := time.Now()
-	for i := 0; i < b.N; i++ {
-		wg.Add(1)
-		l.Publish(subj, ids[i], data, func(a replog.PubAck, err error) {
+		l.Publish(subj, id, data, func(a replog.PubAck, err error) {
 			if err != nil || a.Duplicate {
-				b.Errorf("publish: %+v %v", a, err)
+				failed.Do(func() { b.Errorf("publish: %+v %v", a, err) })
 			}
 			wg.Done()
 		})
@@ -103,24 +98,7 @@ func BenchmarkFollow(b *testing.B) {
 func BenchmarkPublishR3(b *testing.B) {
 	servers := natstest.StartCluster(b, 3)
 	l := openLog(b, Options{URLs: natstest.URLs(servers), Replicas: 3})
-	subj := replog.RoomSubject(l.Prefix(), "lobby")
-	data := roomMsg("lobby", "someone", "a message of an ordinary length, about sixty bytes")
-	var wg sync.WaitGroup
-	var failed sync.Once
-	b.ResetTimer()
-	start := time.Now()
-	for i := 0; i < b.N; i++ {
-		wg.Add(1)
-		l.Publish(subj, "", data, func(_ replog.PubAck, err error) {
-			if err != nil {
-				failed.Do(func() { b.Errorf("publish: %v", err) })
-			}
-			wg.Done()
-		})
-	}
-	wg.Wait()
-	b.StopTimer()
-	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "entries/s")
+	benchPublish(b, l, nil)
 }
 
 // BenchmarkPublishOneByOne: the ack latency of one entry at a time.

@@ -23,7 +23,7 @@ import (
 
 // Defaults and bounds.
 const (
-	DefaultPrefix         = "pynet"
+	DefaultPrefix         = replog.DefaultPrefix
 	DefaultLease          = 6 * time.Second
 	DefaultConnectTimeout = 10 * time.Second
 

@@ -65,11 +65,19 @@ func Encode(c *Command) []byte {
 	}
 	b := make([]byte, 0, n)
 	b = append(b, codecVersion)
+	field := func(tag byte, s string) {
+		b = append(b, tag)
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
+	}
 	str := func(tag byte, s string) {
 		if s != "" {
-			b = append(b, tag)
-			b = binary.AppendUvarint(b, uint64(len(s)))
-			b = append(b, s...)
+			field(tag, s)
+		}
+	}
+	list := func(tag byte, l []string) { // repeated: every item, empty ones too
+		for _, s := range l {
+			field(tag, s)
 		}
 	}
 	num := func(tag byte, v uint64) {
@@ -102,11 +110,7 @@ func Encode(c *Command) []byte {
 	str(tagToKey, c.ToKey)
 	str(tagName, c.Name)
 	flag(tagV2, c.V2)
-	for _, r := range c.Rooms {
-		b = append(b, tagRooms)
-		b = binary.AppendUvarint(b, uint64(len(r)))
-		b = append(b, r...)
-	}
+	list(tagRooms, c.Rooms)
 	num(tagSince, uint64(c.Since))
 	flag(tagUseSince, c.UseSince)
 	str(tagToken, c.Token)
@@ -117,11 +121,7 @@ func Encode(c *Command) []byte {
 	str(tagAddr, c.Addr)
 	str(tagReason, c.Reason)
 	num(tagGen, c.Gen)
-	for _, r := range c.Nodes {
-		b = append(b, tagNodes)
-		b = binary.AppendUvarint(b, uint64(len(r)))
-		b = append(b, r...)
-	}
+	list(tagNodes, c.Nodes)
 	return b
 }
 

@@ -107,6 +107,10 @@ type Log interface {
 	Close() error
 }
 
+// DefaultPrefix is the subject prefix of a log that names no other
+// (a Log may say its own with a Prefix() string method).
+const DefaultPrefix = "pynet"
+
 // Subject layout.
 const (
 	opRoom    = ".m."

@@ -57,8 +57,7 @@ type applied struct {
 // clusterReq is a request of this node's waiting for its entry.
 type clusterReq struct {
 	c     *conn
-	q     *joinReq // join only
-	token string   // register, password, join: the new session token
+	token string // register, password, join: the new session token
 	res   joinResult
 	err   *protocol.Error
 	done  chan struct{}
@@ -107,7 +106,7 @@ type (
 )
 
 func newClusterNode(h *hub, l replog.Log) *clusterNode {
-	cl := &clusterNode{h: h, log: l, node: l.Node(), prefix: "pynet",
+	cl := &clusterNode{h: h, log: l, node: l.Node(), prefix: replog.DefaultPrefix,
 		pending: make(map[uint64]*clusterReq), inflight: make(map[uint64]*conn),
 		dups: make(map[uint64][]dupWaiter), progress: make(chan struct{}), downSent: make(map[string]time.Time)}
 	if p, ok := l.(prefixer); ok {
@@ -145,7 +144,8 @@ func (cl *clusterNode) join(c *conn, q *joinReq) joinResult {
 		h.mu.Unlock()
 		return joinResult{close: protocol.ReasonShutdown}
 	}
-	// Capacity is this node's own (its connections and the holds it keeps).
+	// Capacity is this node's own (its connections and the holds it keeps):
+	// checked here, before the entry, as capacityLocked does on one server.
 	if c.overLimit {
 		var s *session
 		if q.token != "" {
@@ -153,12 +153,11 @@ func (cl *clusterNode) join(c *conn, q *joinReq) joinResult {
 		} else if q.account != nil {
 			s = h.names[q.account.Key]
 		}
-		c.overLimit = s == nil || !s.held || s.node != cl.node
-		r := h.capacityFromOrigin(c)
-		c.overLimit = false
-		if r != "" {
-			h.mu.Unlock()
-			return joinResult{close: r}
+		if s == nil || !s.held || s.node != cl.node { // not taking over a hold of this node's
+			if r := h.overCapacity(c); r != "" {
+				h.mu.Unlock()
+				return joinResult{close: r}
+			}
 		}
 	}
 	h.mu.Unlock()
@@ -167,7 +166,7 @@ func (cl *clusterNode) join(c *conn, q *joinReq) joinResult {
 	if q.account != nil {
 		cmd.Account, cmd.AccName = q.account.Key, q.account.Name
 	}
-	r := &clusterReq{c: c, q: q}
+	r := &clusterReq{c: c}
 	if q.v2 {
 		r.token = auth.NewToken()
 		cmd.NewToken = auth.HashToken(r.token)
@@ -176,22 +175,6 @@ func (cl *clusterNode) join(c *conn, q *joinReq) joinResult {
 		return joinResult{err: e}
 	}
 	return r.res
-}
-
-// capacityFromOrigin is capacityLocked for a cluster's origin, before the
-// entry is made (c.overLimit already says whether the join needs a place).
-func (h *hub) capacityFromOrigin(c *conn) string {
-	if !c.overLimit {
-		return ""
-	}
-	srv := c.srv
-	if int(srv.stats.ConnsCurrent.Load())+h.heldCount() > srv.cfg.MaxClients {
-		return protocol.ReasonServerFull
-	}
-	if h.ips.limited(c.ip) && h.ips.count(c.ip) > srv.cfg.MaxPerIP {
-		return protocol.ReasonIPLimit
-	}
-	return ""
 }
 
 // call appends a control entry for c's session and waits until it is
@@ -633,7 +616,7 @@ func (cl *clusterNode) start(stop, fatal <-chan struct{}, fail func(error)) erro
 	}
 	if from > 0 {
 		h.mu.Lock()
-		_, err := h.loadSnapshotLocked(data)
+		err := h.loadSnapshotLocked(data)
 		h.mu.Unlock()
 		if err != nil {
 			return err
@@ -666,15 +649,10 @@ func (cl *clusterNode) start(stop, fatal <-chan struct{}, fail func(error)) erro
 	h.mu.Lock()
 	cl.live = true
 	cl.snapAt, cl.snapSeq = time.Now(), from
+	last := h.lastID
 	h.mu.Unlock()
-	h.log.Info("cluster: caught up", "node", cl.node, "last_id", h.lastIDNow())
+	h.log.Info("cluster: caught up", "node", cl.node, "last_id", last)
 	return nil
-}
-
-func (h *hub) lastIDNow() int64 {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.lastID
 }
 
 // snapshotIdle is how long a change may wait for a snapshot when fewer

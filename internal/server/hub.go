@@ -565,18 +565,7 @@ func (h *hub) restore() error {
 		if s.tokenHash != "" {
 			h.tokens[s.tokenHash] = s
 		}
-		for _, name := range ss.Rooms {
-			if _, e := protocol.FoldRoom(name); e != nil || len(s.rooms) >= h.cfg.MaxRooms {
-				continue
-			}
-			r := h.roomLocked(name)
-			if len(r.members) == 0 {
-				h.empty.remove(r)
-				h.activateLocked(r)
-			}
-			r.insert(s)
-			s.rooms = append(s.rooms, r)
-		}
+		h.seatLocked(s, ss.Rooms)
 		h.stats.Joined.Add(1)
 		byID[s.id] = s
 		if h.cfg.ResumeGrace > 0 {
@@ -592,6 +581,23 @@ func (h *hub) restore() error {
 		}
 	}
 	return nil
+}
+
+// seatLocked puts a session brought back (from the store, or a cluster's
+// snapshot) in its rooms without announcing it: it never left them.
+func (h *hub) seatLocked(s *session, rooms []string) {
+	for _, name := range rooms {
+		if _, e := protocol.FoldRoom(name); e != nil || len(s.rooms) >= h.cfg.MaxRooms {
+			continue
+		}
+		r := h.roomLocked(name)
+		if len(r.members) == 0 {
+			h.empty.remove(r)
+			h.activateLocked(r)
+		}
+		r.insert(s)
+		s.rooms = append(s.rooms, r)
+	}
 }
 
 // waitDelivered waits until every id up to id is delivered (so its ack is

@@ -161,6 +161,12 @@ func (h *hub) capacityLocked(c *conn, resuming *session) string {
 	if resuming != nil && resuming.held {
 		return ""
 	}
+	return h.overCapacity(c)
+}
+
+// overCapacity reports the bye reason if this server, or c's address, is
+// over its limit with c counted, or "".
+func (h *hub) overCapacity(c *conn) string {
 	srv := c.srv
 	if int(srv.stats.ConnsCurrent.Load())+h.heldCount() > srv.cfg.MaxClients {
 		return protocol.ReasonServerFull

@@ -51,100 +51,122 @@ func errRateLimited(wait time.Duration, what string) *protocol.Error {
 var errNoAnswer = &protocol.Error{Code: "no_answer"}
 
 // publish accepts a public message from c to room (a folded, valid name).
+// In a cluster the message goes to the log once hub.mu is released.
 func (h *hub) publish(c *conn, room, text string, action bool, f *protocol.Frame) *protocol.Error {
+	cmd, e := h.acceptPublic(c, room, text, action, f)
+	if cmd != nil {
+		h.cl.send(c, cmd)
+	}
+	return e
+}
+
+// acceptPublic makes publish's checks under hub.mu and accepts the message,
+// or, in a cluster, returns the entry to append instead.
+func (h *hub) acceptPublic(c *conn, room, text string, action bool, f *protocol.Frame) (*replog.Command, *protocol.Error) {
 	h.mu.Lock()
+	defer h.mu.Unlock()
 	s := h.attachedLocked(c)
 	if s == nil {
-		h.mu.Unlock()
-		return errNoAnswer // the connection is going
+		return nil, errNoAnswer // the connection is going
 	}
 	if c.v2 && f.HasRef && h.duplicateLocked(c, f.Ref) {
-		h.mu.Unlock()
-		return errNoAnswer
+		return nil, errNoAnswer
 	}
 	r := h.rooms[room]
 	if r == nil || !s.inRoom(r) {
-		h.mu.Unlock()
-		return errNotInRoom(room)
+		return nil, errNotInRoom(room)
 	}
 	if h.cl != nil {
-		cmd := &replog.Command{Op: replog.OpMessage, SID: s.id, Room: room, From: s.name, Text: text, Action: action,
-			Ref: f.Ref, HasRef: f.HasRef, FromKey: s.ownerKey()}
 		h.cl.beginLocked(c)
-		h.mu.Unlock()
-		h.cl.send(c, cmd)
-		return nil
+		return &replog.Command{Op: replog.OpMessage, SID: s.id, Room: room, From: s.name, Text: text, Action: action,
+			Ref: f.Ref, HasRef: f.HasRef, FromKey: s.ownerKey()}, nil
 	}
 	m := &outMsg{room: r, from: s, via: c}
 	if f.HasRef {
 		m.ref = f.Ref
 	}
 	h.acceptLocked(m, text, action)
-	h.mu.Unlock()
-	return nil
+	return nil, nil
 }
 
 // private accepts a direct message from c to the online or held user to.
 func (h *hub) private(c *conn, to, text string, f *protocol.Frame) *protocol.Error {
+	cmd, e := h.acceptPrivate(c, to, text, f)
+	if cmd != nil {
+		h.cl.send(c, cmd)
+	}
+	return e
+}
+
+// acceptPrivate is acceptPublic for a private.
+func (h *hub) acceptPrivate(c *conn, to, text string, f *protocol.Frame) (*replog.Command, *protocol.Error) {
 	h.mu.Lock()
+	defer h.mu.Unlock()
 	s := h.attachedLocked(c)
 	if s == nil {
-		h.mu.Unlock()
-		return errNoAnswer // the connection is going
+		return nil, errNoAnswer // the connection is going
 	}
 	if c.v2 && f.HasRef && h.duplicateLocked(c, f.Ref) {
-		h.mu.Unlock()
-		return errNoAnswer
+		return nil, errNoAnswer
 	}
 	dst := h.names[protocol.FoldName(to)]
 	if dst == nil || to == "" {
-		h.mu.Unlock()
 		msg := "nobody called " + protocol.QuoteForMessage(to) + " is online"
 		if !f.HasTo {
 			msg = `a private message needs "to"`
 		}
-		return &protocol.Error{Code: protocol.CodeNoSuchUser, Message: msg}
+		return nil, &protocol.Error{Code: protocol.CodeNoSuchUser, Message: msg}
 	}
 	if h.cl != nil {
-		cmd := &replog.Command{Op: replog.OpPrivate, SID: s.id, From: s.name, To: dst.name, ToSID: dst.id, Text: text,
-			Ref: f.Ref, HasRef: f.HasRef, FromKey: s.ownerKey(), ToKey: dst.ownerKey()}
 		h.cl.beginLocked(c)
-		h.mu.Unlock()
-		h.cl.send(c, cmd)
-		return nil
+		return &replog.Command{Op: replog.OpPrivate, SID: s.id, From: s.name, To: dst.name, ToSID: dst.id, Text: text,
+			Ref: f.Ref, HasRef: f.HasRef, FromKey: s.ownerKey(), ToKey: dst.ownerKey()}, nil
 	}
 	m := &outMsg{from: s, to: dst, via: c}
 	if f.HasRef {
 		m.ref = f.Ref
 	}
 	h.acceptLocked(m, text, false)
-	h.mu.Unlock()
-	return nil
+	return nil, nil
 }
 
-// enter puts c's session in room and queues entered and the replay.
-func (h *hub) enter(c *conn, room string, since int64, useSince bool, f *protocol.Frame, now time.Time) *protocol.Error {
+// change runs one of the operations below for c's session under hub.mu.
+// On one server op makes the change itself and returns no entry. In a
+// cluster it makes the checks a reader can make and returns the entry to
+// append instead: change appends it once hub.mu is released and waits
+// until this node has applied it (cluster.go). A connection no longer
+// attached does nothing.
+func (h *hub) change(c *conn, op func(s *session) (*replog.Command, *protocol.Error)) *protocol.Error {
 	h.mu.Lock()
 	s := h.attachedLocked(c)
 	if s == nil {
 		h.mu.Unlock()
 		return nil
 	}
-	e := h.enterCheckLocked(s, room)
-	if e == nil {
-		if ok, wait := s.roomOps.take(now); !ok {
-			e = errRateLimited(wait, "enter and exit frames")
-		}
-	}
-	if e != nil || h.cl == nil {
-		if e == nil {
-			h.enterLocked(s, c, room, since, useSince, f.Ref, f.HasRef, now)
-		}
-		h.mu.Unlock()
+	cmd, e := op(s)
+	h.mu.Unlock()
+	if cmd == nil || e != nil {
 		return e
 	}
-	h.mu.Unlock()
-	return h.cl.call(c, &replog.Command{Op: replog.OpEnter, SID: s.id, Room: room, Since: since, UseSince: useSince, Ref: f.Ref, HasRef: f.HasRef})
+	cmd.SID = s.id
+	return h.cl.call(c, cmd)
+}
+
+// enter puts c's session in room and queues entered and the replay.
+func (h *hub) enter(c *conn, room string, since int64, useSince bool, f *protocol.Frame, now time.Time) *protocol.Error {
+	return h.change(c, func(s *session) (*replog.Command, *protocol.Error) {
+		if e := h.enterCheckLocked(s, room); e != nil {
+			return nil, e
+		}
+		if ok, wait := s.roomOps.take(now); !ok {
+			return nil, errRateLimited(wait, "enter and exit frames")
+		}
+		if h.cl != nil {
+			return &replog.Command{Op: replog.OpEnter, Room: room, Since: since, UseSince: useSince, Ref: f.Ref, HasRef: f.HasRef}, nil
+		}
+		h.enterLocked(s, c, room, since, useSince, f.Ref, f.HasRef, now)
+		return nil, nil
+	})
 }
 
 // enterCheckLocked makes enter's state checks (PROTOCOL §6).
@@ -168,23 +190,20 @@ func (h *hub) enterLocked(s *session, c *conn, room string, since int64, useSinc
 
 // exit takes c's session out of room; it gets nothing of it after exited.
 func (h *hub) exit(c *conn, room string, f *protocol.Frame, now time.Time) *protocol.Error {
-	h.mu.Lock()
-	s, r, e := h.memberOfLocked(c, room)
-	if s == nil || e != nil {
-		h.mu.Unlock()
-		return e
-	}
-	if ok, wait := s.roomOps.take(now); !ok {
-		h.mu.Unlock()
-		return errRateLimited(wait, "enter and exit frames")
-	}
-	if h.cl == nil {
+	return h.change(c, func(s *session) (*replog.Command, *protocol.Error) {
+		r := h.rooms[room]
+		if r == nil || !s.inRoom(r) {
+			return nil, errNotInRoom(room)
+		}
+		if ok, wait := s.roomOps.take(now); !ok {
+			return nil, errRateLimited(wait, "enter and exit frames")
+		}
+		if h.cl != nil {
+			return &replog.Command{Op: replog.OpExit, Room: room, Ref: f.Ref, HasRef: f.HasRef}, nil
+		}
 		h.exitLocked(s, c, r, f.Ref, f.HasRef, now)
-		h.mu.Unlock()
-		return nil
-	}
-	h.mu.Unlock()
-	return h.cl.call(c, &replog.Command{Op: replog.OpExit, SID: s.id, Room: room, Ref: f.Ref, HasRef: f.HasRef})
+		return nil, nil
+	})
 }
 
 func (h *hub) exitLocked(s *session, c *conn, r *room, ref string, hasRef bool, now time.Time) {
@@ -277,27 +296,20 @@ func (h *hub) roomList(c *conn, after string, f *protocol.Frame) {
 // rename changes c's session's name; the renamed user and everyone who
 // shares a room with it (under the presence limit) hear it once each.
 func (h *hub) rename(c *conn, name string, nameIsAccount bool, f *protocol.Frame, now time.Time) *protocol.Error {
-	h.mu.Lock()
-	s := h.attachedLocked(c)
-	if s == nil {
-		h.mu.Unlock()
-		return nil
-	}
-	if name == s.name || h.cl == nil {
-		defer h.mu.Unlock()
-		return h.renameLocked(s, c, name, nameIsAccount, f.Ref, f.HasRef, now, true)
-	}
-	e := h.renameCheckLocked(s, name, nameIsAccount)
-	if e == nil && s.renames.on() {
-		if ok, wait := s.renames.take(now); !ok {
-			e = errRateLimited(wait, "renames")
+	return h.change(c, func(s *session) (*replog.Command, *protocol.Error) {
+		if name == s.name || h.cl == nil { // no change to one's own name goes to the log
+			return nil, h.renameLocked(s, c, name, nameIsAccount, f.Ref, f.HasRef, now, true)
 		}
-	}
-	h.mu.Unlock()
-	if e != nil {
-		return e
-	}
-	return h.cl.call(c, &replog.Command{Op: replog.OpNick, SID: s.id, Name: name, IsAccount: nameIsAccount, Ref: f.Ref, HasRef: f.HasRef})
+		if e := h.renameCheckLocked(s, name, nameIsAccount); e != nil {
+			return nil, e
+		}
+		if s.renames.on() {
+			if ok, wait := s.renames.take(now); !ok {
+				return nil, errRateLimited(wait, "renames")
+			}
+		}
+		return &replog.Command{Op: replog.OpNick, Name: name, IsAccount: nameIsAccount, Ref: f.Ref, HasRef: f.HasRef}, nil
+	})
 }
 
 func (h *hub) renameCheckLocked(s *session, name string, nameIsAccount bool) *protocol.Error {
@@ -384,19 +396,14 @@ func (h *hub) renameLocked(s *session, c *conn, name string, nameIsAccount bool,
 // registered marks c's session as logged in to the account it just made
 // and answers registered (with a new token for v2).
 func (h *hub) registered(c *conn, key string, f *protocol.Frame) {
-	h.mu.Lock()
-	s := h.attachedLocked(c)
-	if s == nil {
-		h.mu.Unlock()
-		return
-	}
-	if h.cl == nil {
+	e := h.change(c, func(s *session) (*replog.Command, *protocol.Error) {
+		if h.cl != nil {
+			return &replog.Command{Op: replog.OpRegister, Account: key, Ref: f.Ref, HasRef: f.HasRef}, nil
+		}
 		h.registeredLocked(s, c, key, f.Ref, f.HasRef)
-		h.mu.Unlock()
-		return
-	}
-	h.mu.Unlock()
-	if e := h.cl.call(c, &replog.Command{Op: replog.OpRegister, SID: s.id, Account: key, Ref: f.Ref, HasRef: f.HasRef}); e != nil {
+		return nil, nil
+	})
+	if e != nil {
 		c.sendError(f, e)
 	}
 }
@@ -418,19 +425,14 @@ func (h *hub) registeredLocked(s *session, c *conn, key, ref string, hasRef bool
 // passwordChanged answers password_changed with a new token, which voids
 // every other token of the account.
 func (h *hub) passwordChanged(c *conn, f *protocol.Frame) {
-	h.mu.Lock()
-	s := h.attachedLocked(c)
-	if s == nil {
-		h.mu.Unlock()
-		return
-	}
-	if h.cl == nil {
+	e := h.change(c, func(s *session) (*replog.Command, *protocol.Error) {
+		if h.cl != nil {
+			return &replog.Command{Op: replog.OpPassword, Ref: f.Ref, HasRef: f.HasRef}, nil
+		}
 		h.passwordChangedLocked(s, c, f.Ref, f.HasRef)
-		h.mu.Unlock()
-		return
-	}
-	h.mu.Unlock()
-	if e := h.cl.call(c, &replog.Command{Op: replog.OpPassword, SID: s.id, Ref: f.Ref, HasRef: f.HasRef}); e != nil {
+		return nil, nil
+	})
+	if e != nil {
 		c.sendError(f, e)
 	}
 }

@@ -85,20 +85,20 @@ func (h *hub) snapshotLocked() ([]byte, uint64) {
 
 // loadSnapshotLocked makes the shared state the snapshot's. The hub must be
 // empty (a node that starts).
-func (h *hub) loadSnapshotLocked(data []byte) (uint64, error) {
+func (h *hub) loadSnapshotLocked(data []byte) error {
 	var snap snapshot
 	if err := json.Unmarshal(data, &snap); err != nil {
-		return 0, fmt.Errorf("cluster snapshot: %v", err)
+		return fmt.Errorf("cluster snapshot: %v", err)
 	}
 	if snap.Version != snapshotVersion {
-		return 0, fmt.Errorf("cluster snapshot: version %d, this build reads %d", snap.Version, snapshotVersion)
+		return fmt.Errorf("cluster snapshot: version %d, this build reads %d", snap.Version, snapshotVersion)
 	}
 	h.lastID, h.nextID = int64(snap.Seq), int64(snap.Seq)+1
 	now := time.Now()
 	for _, ss := range snap.Sessions {
 		key := protocol.FoldName(ss.Name)
 		if h.names[key] != nil || h.byID[ss.ID] != nil {
-			return 0, fmt.Errorf("cluster snapshot: %q twice", ss.Name)
+			return fmt.Errorf("cluster snapshot: %q twice", ss.Name)
 		}
 		s := newSession(h, ss.Name, ss.V2, ipKeyFromString(ss.Addr), now)
 		s.id, s.account, s.tokenHash, s.node, s.att = ss.ID, ss.Account, ss.TokenHash, ss.Node, ss.Att
@@ -107,15 +107,7 @@ func (h *hub) loadSnapshotLocked(data []byte) (uint64, error) {
 		if s.tokenHash != "" {
 			h.tokens[s.tokenHash] = s
 		}
-		for _, name := range ss.Rooms {
-			r := h.roomLocked(name)
-			if len(r.members) == 0 {
-				h.empty.remove(r)
-				h.activateLocked(r)
-			}
-			r.insert(s)
-			s.rooms = append(s.rooms, r)
-		}
+		h.seatLocked(s, ss.Rooms)
 		for _, r := range ss.Refs {
 			s.refs.add(r.Ref, r.ID, time.UnixMilli(r.TS), true)
 		}
@@ -128,5 +120,5 @@ func (h *hub) loadSnapshotLocked(data []byte) (uint64, error) {
 			s.heldSince = ss.HeldSince
 		}
 	}
-	return snap.Seq, nil
+	return nil
 }

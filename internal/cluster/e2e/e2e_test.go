@@ -148,6 +148,25 @@ func (c *client) sync() {
 	}
 }
 
+// sendUntilAcked sends messages "prefix N" until one is acked, as a client
+// does after rate_limited (with a shorter pause); anything but an ack or
+// rate_limited fails the test, with when in its message.
+func (c *client) sendUntilAcked(prefix, when string) {
+	c.t.Helper()
+	deadline := time.Now().Add(wait)
+	for i := 0; ; i++ {
+		c.send(`{"type":"message","text":"%s %d","ref":"a%d"}`, prefix, i, i)
+		f := c.next()
+		if f.Type == "ack" {
+			return
+		}
+		if f.Code != protocol.CodeRateLimited || time.Now().After(deadline) {
+			c.t.Fatalf("%s: %+v", when, f)
+		}
+		time.Sleep(100 * time.Millisecond) // the client's retry_after pause, shortened
+	}
+}
+
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(wait)
@@ -310,18 +329,7 @@ func TestNATSRestart(t *testing.T) {
 	ns.Restart()
 	// Once the nodes are back on the log, chat goes on across them and
 	// nobody was taken for dead.
-	deadline := time.Now().Add(wait)
-	for i := 0; ; i++ {
-		alice.send(`{"type":"message","text":"again %d","ref":"a%d"}`, i, i)
-		f := alice.next()
-		if f.Type == "ack" {
-			break
-		}
-		if f.Code != protocol.CodeRateLimited || time.Now().After(deadline) {
-			t.Fatalf("after the restart: %+v", f)
-		}
-		time.Sleep(100 * time.Millisecond) // the client's retry_after pause, shortened
-	}
+	alice.sendUntilAcked("again", "after the restart")
 	m := bob.expect("message")
 	if !strings.HasPrefix(m.Text, "again") {
 		t.Fatalf("bob got %+v", m)
@@ -340,18 +348,7 @@ func TestNATSClusterLosesOneServer(t *testing.T) {
 	bob, _ := join(t, b, "bob")
 	alice.expect("joined")
 	servers[0].Shutdown()
-	deadline := time.Now().Add(wait)
-	for i := 0; ; i++ {
-		alice.send(`{"type":"message","text":"r3 %d","ref":"a%d"}`, i, i)
-		f := alice.next()
-		if f.Type == "ack" {
-			break
-		}
-		if f.Code != protocol.CodeRateLimited || time.Now().After(deadline) {
-			t.Fatalf("with one NATS server down: %+v", f)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	alice.sendUntilAcked("r3", "with one NATS server down")
 	if m := bob.expect("message"); !strings.HasPrefix(m.Text, "r3") {
 		t.Fatalf("bob got %+v", m)
 	}

@@ -277,7 +277,7 @@ func (m memStore) Commit(*store.Batch) error {
 }
 
 func (m memStore) RoomMessages(room string, since, upto int64, limit int) ([]store.Message, error) {
-	subj := replog.RoomSubject("pynet", room)
+	subj := replog.RoomSubject(replog.DefaultPrefix, room)
 	out := m.messages(func(e replog.Entry) bool {
 		return e.Subject == subj && int64(e.Seq) > since && int64(e.Seq) <= upto
 	})
@@ -285,7 +285,7 @@ func (m memStore) RoomMessages(room string, since, upto int64, limit int) ([]sto
 }
 
 func (m memStore) RoomTail(room string, upto int64, n int) ([]store.Message, error) {
-	subj := replog.RoomSubject("pynet", room)
+	subj := replog.RoomSubject(replog.DefaultPrefix, room)
 	out := m.messages(func(e replog.Entry) bool { return e.Subject == subj && int64(e.Seq) <= upto })
 	return out[max(0, len(out)-n):], nil
 }
