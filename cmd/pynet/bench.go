@@ -67,6 +67,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.IntVar(&cfg.Window, "window", cfg.Window, "with -rate 0: unacknowledged messages per sender")
 	fs.DurationVar(&cfg.Drain, "drain", cfg.Drain, "longest wait for messages in flight after the window")
 	fs.IntVar(&cfg.Parallel, "parallel", cfg.Parallel, "connections being set up at once")
+	fs.DurationVar(&cfg.IdleSettle, "idle", cfg.IdleSettle, "with -senders 0 and -server-pid: how long the joined connections sit idle before the server's memory is read")
 	fs.DurationVar(&cfg.SetupTimeout, "setup-timeout", cfg.SetupTimeout, "longest connection set-up; the run goes on with those joined")
 	fs.StringVar(&cfg.Name, "name", cfg.Name, "username prefix: NAME-0001, NAME-0002, ...")
 	fs.Func("server-pid", "server process `ids` on this machine, separated by commas: report their CPU time (summed) per\n"+

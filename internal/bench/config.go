@@ -44,6 +44,10 @@ type Config struct {
 	// SetupTimeout bounds the whole connection set-up; the run goes on
 	// with the connections that joined by then.
 	SetupTimeout time.Duration
+	// IdleSettle, with ServerPIDs and no senders, is how long the joined
+	// connections sit idle (the server finishes announcing the joins, the
+	// readers drain them) before the server's memory is read.
+	IdleSettle time.Duration
 	// Name prefixes the usernames: NAME-0001, NAME-0002, ...
 	Name string
 	// ServerPIDs, when set, are the process ids on this machine of the
@@ -83,6 +87,7 @@ func DefaultConfig() Config {
 		Drain:        2 * time.Second,
 		Parallel:     64,
 		SetupTimeout: 60 * time.Second,
+		IdleSettle:   2 * time.Second,
 		Name:         "bench",
 		Protocol:     protocol.VersionV1,
 	}
@@ -131,6 +136,8 @@ func (c *Config) Validate() error {
 		return bad("drain must be 0 to 1h, got %v", c.Drain)
 	case c.Parallel < 1 || c.Parallel > maxParallel:
 		return bad("parallel must be 1 to %d, got %d", maxParallel, c.Parallel)
+	case c.IdleSettle < 0 || c.IdleSettle > time.Hour:
+		return bad("idle must be 0 to 1h, got %v", c.IdleSettle)
 	case c.SetupTimeout <= 0:
 		return bad("setup timeout must be positive")
 	case c.Protocol != protocol.VersionV1 && c.Protocol != protocol.Version:

@@ -32,7 +32,13 @@ type Result struct {
 	Connected    int     `json:"connected"` // joined
 	SetupS       float64 `json:"setup_s"`
 	ConnectsPerS float64 `json:"connects_per_s"`
-	Receivers    int     `json:"receivers_per_message"` // connected - 1: the recipients of a lobby message
+	// CPU per joined connection during set-up (dials, joins and whatever
+	// the joins announce to those already in): the server's only with
+	// ServerPIDs. On a small machine where bench and server share the
+	// processors, ConnectsPerS is bound by the two together.
+	SetupServerCPUUS float64 `json:"setup_server_cpu_us_per_conn,omitempty"`
+	SetupBenchCPUUS  float64 `json:"setup_bench_cpu_us_per_conn,omitempty"`
+	Receivers        int     `json:"receivers_per_message"` // connected - 1: the recipients of a lobby message
 	// Nodes, with more than one address: the clients of each.
 	Nodes []Node `json:"nodes,omitempty"`
 
@@ -137,6 +143,9 @@ func (r *Result) WriteText(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	row := func(cells ...string) { fmt.Fprintln(tw, strings.Join(cells, "\t")+"\t") }
 	row("connections", fmt.Sprintf("%d of %d", r.Connected, r.Clients), "in "+dur(r.SetupS), si(r.ConnectsPerS)+"/s")
+	if r.SetupServerCPUUS > 0 {
+		row("set-up CPU", fmt.Sprintf("server %.1f µs/connection", r.SetupServerCPUUS), fmt.Sprintf("bench %.1f µs/connection", r.SetupBenchCPUUS), "")
+	}
 	for _, n := range r.Nodes {
 		senders, delivered := "", ""
 		if r.Senders > 0 {

@@ -181,7 +181,14 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if len(cfg.ServerPIDs) > 0 {
 		rss0, rssErr = r.serverRSS()
 	}
+	setupCPU0 := r.readCPU()
 	conns := r.setup(ctx, &res)
+	if setupCPU1 := r.readCPU(); res.Connected > 0 && setupCPU0.ok && setupCPU1.ok {
+		res.SetupBenchCPUUS = float64((setupCPU1.self - setupCPU0.self).Microseconds()) / float64(res.Connected)
+		if setupCPU0.serverOK && setupCPU1.serverOK {
+			res.SetupServerCPUUS = float64((setupCPU1.server - setupCPU0.server).Microseconds()) / float64(res.Connected)
+		}
+	}
 	if len(cfg.ServerPIDs) > 0 && cfg.Senders == 0 && rssErr == nil && res.Connected > 0 {
 		r.measureIdleRSS(ctx, rss0, &res)
 	}
@@ -214,18 +221,13 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	return res, nil
 }
 
-// idleSettle is how long the idle connections are left alone (the server
-// finishes announcing the joins, the readers drain them) before the
-// server's memory is read.
-const idleSettle = 2 * time.Second
-
 // measureIdleRSS reports how much the server's resident memory grew per
 // joined, idle connection: the cost of holding a connection open.
 func (r *run) measureIdleRSS(ctx context.Context, rss0 int64, res *Result) {
 	select {
 	case <-ctx.Done():
 		return
-	case <-time.After(idleSettle):
+	case <-time.After(r.cfg.IdleSettle):
 	}
 	rss1, err := r.serverRSS()
 	if err != nil {
