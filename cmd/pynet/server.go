@@ -224,7 +224,7 @@ func runServer(ctx context.Context, args []string) int {
 		}
 		defer ms.Close() // after Serve: shut down with the server
 	}
-	ln, err := net.Listen("tcp", sf.addr)
+	ln, err := srv.Listen(ctx, sf.addr)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "pynet server: %v\n", err)
 		return 1

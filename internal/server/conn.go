@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"log/slog"
@@ -104,6 +105,19 @@ func (c *conn) logger() *slog.Logger {
 	return c.srv.log.With("conn", c.num, "remote", c.nc.RemoteAddr().String())
 }
 
+// logInfo writes what logger().Info(msg, attrs...) would, for the lines
+// every connection logs (connected, joined, closed), without making a
+// Logger for each: nothing is built when info is off.
+func (c *conn) logInfo(msg string, attrs ...slog.Attr) {
+	ctx := context.Background()
+	if !c.srv.log.Enabled(ctx, slog.LevelInfo) {
+		return
+	}
+	all := make([]slog.Attr, 0, 2+len(attrs))
+	all = append(all, slog.Uint64("conn", c.num), slog.String("remote", c.nc.RemoteAddr().String()))
+	c.srv.log.LogAttrs(ctx, slog.LevelInfo, msg, append(all, attrs...)...)
+}
+
 // run is the connection's reader goroutine, started by the accept loop. It
 // ends when the peer goes, a timer fires, the client leaves, or stop is
 // called (slow consumer, failed write, shutdown); then it leaves the room,
@@ -133,9 +147,9 @@ func (c *conn) finish(why string, err error) {
 	c.srv.hub.detach(c, reason)
 	c.srv.stats.Closed.Add(reason, 1)
 	if err != nil && reason == protocol.ReasonDisconnect {
-		c.logger().Info("closed", "reason", reason, "err", err) // e.g. a failed TLS handshake
+		c.logInfo("closed", slog.String("reason", reason), slog.Any("err", err)) // e.g. a failed TLS handshake
 	} else {
-		c.logger().Info("closed", "reason", reason)
+		c.logInfo("closed", slog.String("reason", reason))
 	}
 	c.closeSocket()
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"log/slog"
 	"time"
 
 	"pynet/protocol"
@@ -173,7 +174,11 @@ func (c *conn) handleJoin(f protocol.Frame, now time.Time) string {
 	c.joined, c.v2 = true, v2
 	c.joinBy = time.Time{}
 	c.rearm = true
-	c.logger().Info("joined", "user", f.Username, "protocol", map[bool]int{false: 1, true: 2}[v2])
+	proto := int64(1)
+	if v2 {
+		proto = 2
+	}
+	c.logInfo("joined", slog.String("user", f.Username), slog.Int64("protocol", proto))
 	return ""
 }
 

@@ -303,7 +303,39 @@ func putFrameSlice(s [][]byte) {
 	frameSlices.Put(&s)
 }
 
-var writeBufs = sync.Pool{New: func() any { b := make([]byte, 0, coalesceLimit); return &b }}
+// smallWrite is the size of the buffers that coalesce small batches. Most
+// batches are a few frames (a join storm's announcements: a few KB); a
+// buffer of coalesceLimit for each would make a burst of a thousand writers
+// take 64 MB at once, which the runtime then keeps as idle heap long after
+// the burst.
+const smallWrite = 4 << 10
+
+// Coalescing buffers, two sizes: writeBufs for batches of up to smallWrite
+// bytes, bigWriteBufs for larger ones and for replays.
+var (
+	writeBufs    = sync.Pool{New: func() any { b := make([]byte, 0, smallWrite); return &b }}
+	bigWriteBufs = sync.Pool{New: func() any { b := make([]byte, 0, coalesceLimit); return &b }}
+)
+
+// writeBuf takes a coalescing buffer for batch from the pool that fits it,
+// and returns the pool to give it back to.
+func writeBuf(batch [][]byte) (*[]byte, *sync.Pool) {
+	n := 0
+	for _, f := range batch {
+		if f == nil { // a replay: chunks of up to replayChunk bytes
+			n = coalesceLimit
+			break
+		}
+		if n += len(f); n > smallWrite {
+			break
+		}
+	}
+	pool := &writeBufs
+	if n > smallWrite {
+		pool = &bigWriteBufs
+	}
+	return pool.Get().(*[]byte), pool
+}
 
 // write sends a batch of frames with as few syscalls as it can: a single
 // frame goes out as it is; several are copied into one pooled buffer of up
@@ -318,8 +350,8 @@ func (q *outQueue) write(batch [][]byte, srcs []replaySource) error {
 	if len(batch) == 1 && batch[0] != nil {
 		return q.writeOut(batch[0])
 	}
-	bp := writeBufs.Get().(*[]byte)
-	defer writeBufs.Put(bp)
+	bp, pool := writeBuf(batch)
+	defer pool.Put(bp)
 	buf := (*bp)[:0]
 	for _, f := range batch {
 		if f == nil {
