@@ -16,7 +16,8 @@
 # Runs workloads A (100 clients, 10 senders, 100-byte text, flat out, window
 # 64) and C (the same at 2,000 msg/s open loop) of docs/performance.md, and
 # with WORKLOADS="A B C S" also B (1,000 clients flat out) and S (set-up of
-# 5,000 joined connections, then the server's RSS per idle one), the
+# 5,000 joined connections, with the CPU each connection cost the server
+# and the generator, then the server's RSS per idle one), the
 # targets alternating, each run on a fresh server on a free loopback port,
 # ROUNDS rounds; then prints a markdown table of medians and [min–max].
 #
@@ -215,6 +216,8 @@ rows = [
     ("C: p99.9", "C", lambda r: r["latency_us"]["p99_9"], ms),
     ("C: server CPU (cores)", "C", lambda r: r.get("server_cpu_s", 0) / r["duration_s"] if r.get("duration_s") else None, lambda v: f"{v:.2f}"),
     ("S: set-up of 5,000 joined connections (conn/s)", "S", lambda r: r.get("connects_per_s"), si),
+    ("S: server CPU per connection set up", "S", lambda r: r.get("setup_server_cpu_us_per_conn"), lambda v: f"{v:.0f} µs"),
+    ("S: bench CPU per connection set up", "S", lambda r: r.get("setup_bench_cpu_us_per_conn"), lambda v: f"{v:.0f} µs"),
     ("S: RSS per idle joined connection", "S", lambda r: r.get("server_rss_kib_per_conn"), lambda v: f"{v:.1f} KiB"),
     ("delivered fraction (worst)", "ABC", lambda r: r["delivered_fraction"], lambda v: f"{v:.4f}"),
 ]

@@ -10,8 +10,10 @@ import (
 // every member gets one announcement per join; waiting a moment lets one
 // write carry many of them instead of one write each. Chat messages never
 // wait: they start their writer at once (and take any waiting announcements
-// with them, in order).
-const lazyDelay = 5 * time.Millisecond
+// with them, in order). 20 ms is far below what a person notices, and
+// against 5 ms it cut a join storm's server CPU per connection by a tenth
+// (5,000 joins into one room: 68 -> 61 µs, median of 4 alternating runs).
+const lazyDelay = 20 * time.Millisecond
 
 // lazyFlusher is the one goroutine that starts writers for queues holding
 // only lazy frames. A queue is on its list at most once (outQueue.lazy), so
