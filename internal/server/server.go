@@ -220,7 +220,6 @@ func (s *Server) acceptLoop(ctx context.Context, ln net.Listener) error {
 		}
 		pause = 0
 		s.stats.ConnsAccepted.Add(1)
-		s.settle.accepted()
 		s.admit(nc)
 	}
 }
@@ -295,6 +294,7 @@ func (s *Server) start(nc net.Conn, ip ipKey, overLimit bool) {
 	s.stats.ConnsCurrent.Add(1)
 	s.wg.Add(1)
 	s.mu.Unlock()
+	s.settle.accepted() // refused connections cost little and do not count
 	c.logInfo("connected")
 	go c.run()
 }

@@ -17,12 +17,15 @@ import (
 // one collection (a few milliseconds for thousands of connections) in
 // exchange for kilobytes per connection for as long as they stay.
 const (
-	burstConns = 1000        // a burst: this many connections accepted since the last settle
+	burstConns = 1000        // a burst: this many connections let in since the last settle
 	burstQuiet = time.Second // and then none for this long
 )
 
 // settler returns memory to the system after a burst of connections. Only
-// the accept loop calls accepted; the timer's goroutine calls fire.
+// the accept loop calls accepted, for each connection let in; the timer's
+// goroutine calls fire. A burst costs its sender a thousand admitted
+// connections, so nobody can make the server collect more than once per
+// thousand connections and second of quiet.
 type settler struct {
 	burst int           // burstConns
 	quiet time.Duration // burstQuiet
