@@ -266,3 +266,23 @@ func TestTraceOffByDefault(t *testing.T) {
 		t.Fatal("DefaultConfig has a Trace function; tracing must be off by default")
 	}
 }
+
+// TestConnectionLogLines: every connection logs connected, joined and
+// closed, each naming the connection and its remote address first (an
+// operator greps for conn=N), then what the line is about.
+func TestConnectionLogLines(t *testing.T) {
+	ts := startServer(t, nil)
+	c := ts.join(t, "alice")
+	remote := regexp.QuoteMeta(c.nc.LocalAddr().String())
+	c.send(`{"type":"leave"}`)
+	c.expectClosed()
+	want := []string{
+		`msg=connected conn=1 remote=` + remote + `\n`,
+		`msg=joined conn=1 remote=` + remote + ` user=alice protocol=1\n`,
+		`msg=closed conn=1 remote=` + remote + ` reason=quit\n`,
+	}
+	for _, w := range want {
+		re := regexp.MustCompile(w)
+		eventually(t, wait, "a log line like "+w, func() bool { return re.MatchString(ts.logs.String()) })
+	}
+}
