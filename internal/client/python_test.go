@@ -2,7 +2,6 @@ package client
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
 	"io"
 	"os/exec"
@@ -13,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"pynet/internal/certgen"
 	"pynet/internal/server"
+	"pynet/internal/servertest"
 	"pynet/protocol"
 )
 
@@ -183,16 +182,9 @@ func TestPythonRoomsAndResume(t *testing.T) {
 // TestPythonPlainOnTLSPort: without --tls on a TLS port, the example says
 // what is wrong instead of only "closed".
 func TestPythonPlainOnTLSPort(t *testing.T) {
-	pair, err := certgen.Generate([]string{"127.0.0.1"}, time.Hour, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := pair.TLSCertificate()
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, serverTLS := servertest.LoopbackTLS(t)
 	ts := startServer(t, "", func(c *server.Config) {
-		c.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		c.TLS = serverTLS
 	})
 	py := startPython(t, append(hostPort(ts.addr), "--name", "pyuser")...)
 	if code := py.wait(t); code != 1 {

@@ -8,10 +8,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
-	"pynet/internal/certgen"
 	"pynet/internal/server"
+	"pynet/internal/servertest"
 	"pynet/protocol"
 )
 
@@ -414,16 +413,9 @@ func TestUIProtocol1(t *testing.T) {
 // TestUIConnectedOverTLS (bug 11): the first line says how the connection
 // is protected.
 func TestUIConnectedOverTLS(t *testing.T) {
-	pair, err := certgen.Generate([]string{"127.0.0.1"}, time.Hour, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := pair.TLSCertificate()
-	if err != nil {
-		t.Fatal(err)
-	}
+	pair, serverTLS := servertest.LoopbackTLS(t)
 	ts := startServer(t, "", func(c *server.Config) {
-		c.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		c.TLS = serverTLS
 	})
 	opts := uiOpts(ts.addr, "alice")
 	opts.TLS = &tls.Config{RootCAs: pair.CertPool()}

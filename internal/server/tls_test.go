@@ -10,24 +10,17 @@ import (
 	"testing"
 	"time"
 
-	"pynet/internal/certgen"
 	"pynet/internal/server"
+	"pynet/internal/servertest"
 )
 
 // startTLSServer starts a server with a fresh self-signed certificate for
 // 127.0.0.1 and returns it with a client configuration that trusts it.
 func startTLSServer(t *testing.T, mutate ...func(*server.Config)) (*opsServer, *tls.Config) {
 	t.Helper()
-	pair, err := certgen.Generate([]string{"127.0.0.1"}, time.Hour, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := pair.TLSCertificate()
-	if err != nil {
-		t.Fatal(err)
-	}
+	pair, serverTLS := servertest.LoopbackTLS(t)
 	s := startOpsServer(t, func(c *server.Config) {
-		c.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		c.TLS = serverTLS
 		c.Trace = nil
 		for _, m := range mutate {
 			m(c)

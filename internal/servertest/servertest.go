@@ -5,12 +5,14 @@ package servertest
 
 import (
 	"context"
+	"crypto/tls"
 	"log/slog"
 	"net"
 	"sync"
 	"testing"
 	"time"
 
+	"pynet/internal/certgen"
 	"pynet/internal/server"
 )
 
@@ -64,4 +66,20 @@ func (s *Server) Stop(tb testing.TB) {
 			tb.Errorf("the server did not shut down within 10 s")
 		}
 	})
+}
+
+// LoopbackTLS makes a self-signed certificate for 127.0.0.1, valid for an
+// hour, and returns it with a server TLS configuration that uses it (the
+// pair also gives a client its CertPool, or files for a command line).
+func LoopbackTLS(tb testing.TB) (*certgen.Pair, *tls.Config) {
+	tb.Helper()
+	pair, err := certgen.Generate([]string{"127.0.0.1"}, time.Hour, time.Now())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cert, err := pair.TLSCertificate()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return pair, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 }

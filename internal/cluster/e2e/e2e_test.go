@@ -7,7 +7,6 @@ package e2e
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
 	"io"
 	"log/slog"
@@ -17,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"pynet/internal/certgen"
 	"pynet/internal/cluster"
 	"pynet/internal/cluster/natstest"
 	"pynet/internal/server"
@@ -178,6 +176,18 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// twoNodes starts nodes a and b on the NATS servers at urls, joins alice on
+// a and bob on b, and waits until alice has heard bob join: the starting
+// point of most tests here. It returns bob's welcome too (for a resume).
+func twoNodes(t *testing.T, urls []string) (a, b *node, alice, bob *client, bobWelcome protocol.ServerFrame) {
+	t.Helper()
+	a, b = startNode(t, urls, "a", nil), startNode(t, urls, "b", nil)
+	alice, _ = join(t, a, "alice")
+	bob, bobWelcome = join(t, b, "bob")
+	alice.expect("joined")
+	return a, b, alice, bob, bobWelcome
+}
+
 func TestThreeNodesOneOrder(t *testing.T) {
 	ns := natstest.Start(t)
 	urls := []string{ns.URL()}
@@ -238,11 +248,7 @@ func TestThreeNodesOneOrder(t *testing.T) {
 
 func TestRoomsPrivatesAndANameRace(t *testing.T) {
 	ns := natstest.Start(t)
-	urls := []string{ns.URL()}
-	a, b := startNode(t, urls, "a", nil), startNode(t, urls, "b", nil)
-	alice, _ := join(t, a, "alice")
-	bob, _ := join(t, b, "bob")
-	alice.expect("joined")
+	a, b, alice, bob, _ := twoNodes(t, []string{ns.URL()})
 	bob.send(`{"type":"enter","room":"go","ref":"e"}`)
 	bob.expect("entered")
 	alice.send(`{"type":"enter","room":"go"}`)
@@ -282,11 +288,7 @@ func TestRoomsPrivatesAndANameRace(t *testing.T) {
 
 func TestResumeOnAnotherNodeAfterANodeDies(t *testing.T) {
 	ns := natstest.Start(t)
-	urls := []string{ns.URL()}
-	a, b := startNode(t, urls, "a", nil), startNode(t, urls, "b", nil)
-	alice, _ := join(t, a, "alice")
-	bob, w := join(t, b, "bob")
-	alice.expect("joined")
+	a, b, alice, bob, w := twoNodes(t, []string{ns.URL()})
 	bob.send(`{"type":"message","text":"one"}`)
 	seen := alice.expect("message").ID
 
@@ -314,11 +316,7 @@ func TestResumeOnAnotherNodeAfterANodeDies(t *testing.T) {
 
 func TestNATSRestart(t *testing.T) {
 	ns := natstest.Start(t)
-	urls := []string{ns.URL()}
-	a, b := startNode(t, urls, "a", nil), startNode(t, urls, "b", nil)
-	alice, _ := join(t, a, "alice")
-	bob, _ := join(t, b, "bob")
-	alice.expect("joined")
+	_, _, alice, bob, _ := twoNodes(t, []string{ns.URL()})
 
 	ns.Shutdown()
 	// While NATS is away a message is refused, clearly, and not lost later.
@@ -342,11 +340,7 @@ func TestNATSRestart(t *testing.T) {
 
 func TestNATSClusterLosesOneServer(t *testing.T) {
 	servers := natstest.StartCluster(t, 3)
-	urls := natstest.URLs(servers)
-	a, b := startNode(t, urls, "a", nil), startNode(t, urls, "b", nil)
-	alice, _ := join(t, a, "alice")
-	bob, _ := join(t, b, "bob")
-	alice.expect("joined")
+	_, _, alice, bob, _ := twoNodes(t, natstest.URLs(servers))
 	servers[0].Shutdown()
 	alice.sendUntilAcked("r3", "with one NATS server down")
 	if m := bob.expect("message"); !strings.HasPrefix(m.Text, "r3") {
@@ -357,15 +351,8 @@ func TestNATSClusterLosesOneServer(t *testing.T) {
 // TestTLSToNATS: -cluster-tls-ca is what a node needs to reach a NATS
 // server that speaks only TLS; without it the node refuses to start.
 func TestTLSToNATS(t *testing.T) {
-	pair, err := certgen.Generate([]string{"127.0.0.1"}, time.Hour, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := pair.TLSCertificate()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns := natstest.StartTLS(t, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	pair, serverTLS := servertest.LoopbackTLS(t)
+	ns := natstest.StartTLS(t, serverTLS)
 	certFile, _, err := pair.WriteFiles(t.TempDir(), false)
 	if err != nil {
 		t.Fatal(err)
@@ -396,11 +383,7 @@ func TestTLSToNATS(t *testing.T) {
 // hears them leave.
 func TestNodeStopHoldsItsUsersAtOnce(t *testing.T) {
 	ns := natstest.Start(t)
-	urls := []string{ns.URL()}
-	a, b := startNode(t, urls, "a", nil), startNode(t, urls, "b", nil)
-	alice, _ := join(t, a, "alice")
-	bob, w := join(t, b, "bob")
-	alice.expect("joined")
+	a, b, alice, bob, w := twoNodes(t, []string{ns.URL()})
 	b.Stop(t)
 	b.log.Close()
 	if f := bob.expect("bye"); f.Reason != protocol.ReasonShutdown {
