@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"syscall"
 	"time"
 
 	"pynet/internal/wiretrace"
@@ -21,10 +22,15 @@ import (
 //     are bounded by limit, counting frames queued and frames being written.
 //     A frame that would pass the limit is refused, and the caller treats the
 //     connection as a slow consumer.
-//  3. At most one writer goroutine runs per queue. It exists only while there
-//     is something to write, so an idle connection costs no goroutine. It
-//     takes everything pending, writes it in as few syscalls as it can, under
-//     a write deadline, without holding the lock.
+//  3. At most one writer works on a queue at a time (q.writing), and only
+//     while there is something to write, so an idle connection costs no
+//     goroutine. The writer is first the server's writer pool (writepool.go):
+//     a worker takes everything pending and makes one non-blocking write. If
+//     the socket does not take it all (or it is a replay, or the queue is
+//     closing), a writer goroutine of the queue's own takes over and writes
+//     under a write deadline until the queue is empty. Either writes without
+//     holding the lock, in as few syscalls as it can. (TLS connections have
+//     no raw socket and always get the goroutine.)
 //  4. After closeAfter the queue is final: later frames are dropped, the
 //     writer drains what is left (or gives up at the final deadline) and then
 //     closes done. The connection's reader goroutine waits for done before it
@@ -42,6 +48,9 @@ type outQueue struct {
 	// startFn is q.writeLoop as a func value, made once: `go q.writeLoop()`
 	// would allocate a closure at every start of the writer.
 	startFn func()
+	// raw is the socket for the writer pool's non-blocking writes; nil
+	// (TLS, no pool) means a writer goroutine for every burst.
+	raw syscall.RawConn
 
 	mu        sync.Mutex // protects the fields below
 	frames    [][]byte   // frames to write; a nil entry stands for the next of srcs
@@ -69,6 +78,9 @@ func newOutQueue(srv *Server, nc net.Conn, trace *wiretrace.Tracer, onFail func(
 		done:    make(chan struct{}),
 	}
 	q.startFn = q.writeLoop
+	if srv.writers != nil {
+		q.raw = rawConnOf(nc)
+	}
 	return q
 }
 
@@ -173,8 +185,9 @@ func (q *outQueue) closeAfter(bye []byte, grace time.Duration, dropUnsent bool) 
 		q.frames = append(q.frames, bye)
 	}
 	// The final deadline. A write in progress may only be cut shorter; with
-	// no writer running, q.deadline is a stale one from the last write.
-	if dl := time.Now().Add(grace); !q.writing || dl.Before(q.deadline) {
+	// no writer running, q.deadline is a stale one from the last write, and
+	// a zero one means the pool is writing (without a deadline).
+	if dl := time.Now().Add(grace); !q.writing || q.deadline.IsZero() || dl.Before(q.deadline) {
 		q.deadline = dl
 		if q.writing {
 			q.nc.SetWriteDeadline(dl)
@@ -188,11 +201,22 @@ func (q *outQueue) closeAfter(bye []byte, grace time.Duration, dropUnsent bool) 
 	return true
 }
 
+// startWriterLocked gets q written: by the writer pool if the socket allows
+// it, else by a writer goroutine of its own.
 func (q *outQueue) startWriterLocked() {
 	if q.writing {
 		return
 	}
 	q.writing = true
+	if q.raw != nil {
+		q.srv.writers.submit(q)
+		return
+	}
+	q.goWriterLocked()
+}
+
+// goWriterLocked starts a writer goroutine; q.writing is set.
+func (q *outQueue) goWriterLocked() {
 	q.srv.wg.Add(1)
 	go q.startFn() // a stored func value: starting the writer allocates nothing
 }
@@ -215,30 +239,20 @@ func (q *outQueue) signalDoneLocked() {
 // returns when the queue is empty (or the socket failed).
 func (q *outQueue) writeLoop() {
 	defer q.srv.wg.Done()
+	q.drain()
+}
+
+// drain writes batches, waiting for the socket under the write deadline,
+// until the queue is empty or a write fails.
+func (q *outQueue) drain() {
 	for {
 		q.mu.Lock()
 		if len(q.frames) == 0 {
-			q.writing = false
-			// Going idle: give back slices a burst made large, so an idle
-			// connection holds little (to a pool that the next busy queue
-			// takes them from, so bursts do not regrow them). While busy, the
-			// writer keeps them.
-			if cap(q.frames) > maxSpare {
-				putFrameSlice(q.frames)
-				q.frames = nil
-			}
-			if cap(q.spare) > maxSpare {
-				putFrameSlice(q.spare)
-				q.spare = nil
-			}
-			if q.final {
-				q.signalDoneLocked()
-			}
+			q.goIdleLocked()
 			q.mu.Unlock()
 			return
 		}
-		batch, srcs, counted := q.frames, q.srcs, q.unswapped
-		q.frames, q.spare, q.srcs, q.unswapped = q.spare[:0], nil, nil, 0
+		batch, srcs, counted := q.takeLocked()
 		dl := time.Now().Add(q.timeout)
 		if q.final && q.deadline.Before(dl) {
 			dl = q.deadline
@@ -250,27 +264,169 @@ func (q *outQueue) writeLoop() {
 		q.nc.SetWriteDeadline(dl)
 		q.mu.Unlock()
 
-		err := q.write(batch, srcs)
-
-		q.mu.Lock()
-		q.pending -= counted
-		clear(batch)
-		q.spare = batch[:0]
-		if err != nil {
-			clear(q.frames)
-			q.frames, q.srcs, q.unswapped, q.pending = nil, nil, 0, 0
-			q.final, q.writing, q.failed = true, false, true
-			q.signalDoneLocked()
-			q.mu.Unlock()
-			reason := "disconnect"
-			if errors.Is(err, os.ErrDeadlineExceeded) {
-				reason = "slow_consumer"
-			}
-			q.onFail(reason)
+		if !q.written(batch, counted, q.write(batch, srcs)) {
 			return
 		}
-		q.mu.Unlock()
 	}
+}
+
+// takeLocked takes everything queued for one batch.
+func (q *outQueue) takeLocked() (batch [][]byte, srcs []replaySource, counted int) {
+	batch, srcs, counted = q.frames, q.srcs, q.unswapped
+	q.frames, q.spare, q.srcs, q.unswapped = q.spare[:0], nil, nil, 0
+	return batch, srcs, counted
+}
+
+// goIdleLocked ends a writer's turn: the queue is empty.
+func (q *outQueue) goIdleLocked() {
+	q.writing = false
+	// Give back slices a burst made large, so an idle connection holds
+	// little (to a pool that the next busy queue takes them from, so bursts
+	// do not regrow them). While busy, the writer keeps them.
+	if cap(q.frames) > maxSpare {
+		putFrameSlice(q.frames)
+		q.frames = nil
+	}
+	if cap(q.spare) > maxSpare {
+		putFrameSlice(q.spare)
+		q.spare = nil
+	}
+	if q.final {
+		q.signalDoneLocked()
+	}
+}
+
+// written settles a batch after its write: its counted bytes leave the
+// queue, and its slice is kept for the next. After a failed write the
+// queue is final and empty, onFail has been called, and it returns false.
+func (q *outQueue) written(batch [][]byte, counted int, err error) bool {
+	q.mu.Lock()
+	q.pending -= counted
+	clear(batch)
+	q.spare = batch[:0]
+	if err != nil {
+		clear(q.frames)
+		q.frames, q.srcs, q.unswapped, q.pending = nil, nil, 0, 0
+		q.final, q.writing, q.failed = true, false, true
+		q.signalDoneLocked()
+		q.mu.Unlock()
+		reason := "disconnect"
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			reason = "slow_consumer"
+		}
+		q.onFail(reason)
+		return false
+	}
+	q.mu.Unlock()
+	return true
+}
+
+// writeSome is a pool worker's turn at q: it writes one batch if the socket
+// takes it at once, and reports whether more is queued (q goes back on the
+// pool's list). Whatever must wait for the socket — a full socket, a
+// replay, a batch too big for one write, a closing queue — is handed to a
+// writer goroutine of q's own, which then owns q until it is empty.
+func (q *outQueue) writeSome(w *nonblockWriter) (more bool) {
+	q.mu.Lock()
+	if len(q.frames) == 0 {
+		q.goIdleLocked()
+		q.mu.Unlock()
+		return false
+	}
+	if q.final || len(q.srcs) > 0 {
+		q.goWriterLocked()
+		q.mu.Unlock()
+		return false
+	}
+	if !q.deadline.IsZero() {
+		// Left by a writer goroutine: once passed, it would fail the
+		// non-blocking write too.
+		q.deadline = time.Time{}
+		q.nc.SetWriteDeadline(q.deadline)
+	}
+	batch, _, counted := q.takeLocked()
+	q.mu.Unlock()
+
+	out, bp, pool := coalesce(batch)
+	if out == nil { // too big for one write
+		q.handOver(nil, nil, nil, batch, counted)
+		return false
+	}
+	n, err := w.write(q.raw, out)
+	q.count(out, n, err)
+	if err == nil && n < len(out) {
+		q.handOver(out[n:], bp, pool, batch, counted)
+		return false
+	}
+	if bp != nil {
+		*bp = out[:0]
+		pool.Put(bp)
+	}
+	if !q.written(batch, counted, err) {
+		return false
+	}
+	q.mu.Lock()
+	more = len(q.frames) > 0
+	if !more {
+		q.goIdleLocked()
+	}
+	q.mu.Unlock()
+	return more
+}
+
+// handOver starts a writer goroutine for a batch the pool began: rest is
+// what the socket did not take of it (in a pooled buffer bp, if not nil).
+// The goroutine writes rest, or the whole batch if rest is nil, then goes
+// on as writeLoop.
+func (q *outQueue) handOver(rest []byte, bp *[]byte, pool *sync.Pool, batch [][]byte, counted int) {
+	q.srv.wg.Add(1)
+	go func() {
+		defer q.srv.wg.Done()
+		q.mu.Lock()
+		dl := time.Now().Add(q.timeout)
+		if q.final && !q.deadline.IsZero() && q.deadline.Before(dl) {
+			dl = q.deadline
+		} else {
+			q.deadline = dl
+		}
+		q.nc.SetWriteDeadline(dl)
+		q.mu.Unlock()
+		var err error
+		if rest != nil {
+			err = q.writeOut(rest)
+			if bp != nil {
+				*bp = (*bp)[:0]
+				pool.Put(bp)
+			}
+		} else {
+			err = q.write(batch, nil)
+		}
+		if q.written(batch, counted, err) {
+			q.drain()
+		}
+	}()
+}
+
+// coalesce makes batch one write: the frame itself if it is alone, else
+// the frames copied into a pooled buffer (bp, to give back to pool). It
+// returns nil if they take more than coalesceLimit bytes.
+func coalesce(batch [][]byte) (out []byte, bp *[]byte, pool *sync.Pool) {
+	if len(batch) == 1 {
+		return batch[0], nil, nil
+	}
+	n := 0
+	for _, f := range batch {
+		n += len(f)
+	}
+	if n > coalesceLimit {
+		return nil, nil, nil
+	}
+	bp, pool = writeBuf(batch)
+	out = (*bp)[:0]
+	for _, f := range batch {
+		out = append(out, f...)
+	}
+	return out, bp, pool
 }
 
 // poolFrom is the length from which a full frame slice is replaced by a
@@ -426,10 +582,15 @@ func (q *outQueue) writeSource(buf []byte, src replaySource) ([]byte, error) {
 
 func (q *outQueue) writeOut(b []byte) error {
 	n, err := q.nc.Write(b)
+	q.count(b, n, err)
+	return err
+}
+
+// count adds a write of n bytes of b to the stats and the trace.
+func (q *outQueue) count(b []byte, n int, err error) {
 	q.srv.stats.BytesOut.Add(int64(n))
 	q.srv.stats.Writes.Add(1)
 	if q.trace != nil {
 		q.trace.Write(b, n, err)
 	}
-	return err
 }

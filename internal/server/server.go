@@ -64,6 +64,7 @@ type Server struct {
 	accounts *accountBook
 	guard    *guard
 	lazy     *lazyFlusher
+	writers  *writerPool // nil: every queue starts writer goroutines
 	settle   *settler
 	// lineBudget is shared by every connection's LineReader (nil: none).
 	lineBudget *byteBudget
@@ -107,6 +108,7 @@ func New(cfg Config) (*Server, error) {
 	s.accounts = newAccountBook(s.hub.store) // the cluster's store in a cluster
 	s.guard = newGuard(&s.cfg)
 	s.lazy = newLazyFlusher()
+	s.writers = newWriterPool(s)
 	s.settle = newSettler(s.log)
 	s.fatal = make(chan struct{})
 	if cfg.LineBudget > 0 {

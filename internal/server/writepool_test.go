@@ -1,0 +1,197 @@
+package server
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"testing"
+	"time"
+)
+
+// poolTestQueue returns a queue on the server side of a real loopback TCP
+// connection, and the client side. The queue has a raw socket, so its
+// writes go through the writer pool.
+func poolTestQueue(t *testing.T, onFail func(string)) (*Server, *outQueue, net.Conn) {
+	t.Helper()
+	cfg := DefaultConfig()
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	cfg.MaxQueue = 64 << 20
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	client, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close() })
+	server, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { server.Close() })
+	q := newOutQueue(s, server, nil, onFail)
+	if q.raw == nil {
+		t.Fatal("a TCP connection's queue has no raw socket: the pool would not write it")
+	}
+	return s, q, client
+}
+
+// readExactly reads len(want) bytes (under a deadline) and compares them.
+func readExactly(t *testing.T, c net.Conn, want []byte) {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(20 * time.Second))
+	got := make([]byte, len(want))
+	if _, err := io.ReadFull(c, got); err != nil {
+		t.Fatalf("reading %d bytes: %v", len(want), err)
+	}
+	if !bytes.Equal(got, want) {
+		i := 0
+		for i < len(got) && got[i] == want[i] {
+			i++
+		}
+		t.Fatalf("bytes differ from offset %d of %d", i, len(want))
+	}
+}
+
+// A frame bigger than the socket takes at once: the pool writes what it
+// can without waiting, a writer goroutine writes the rest, and the frames
+// queued meanwhile follow it whole and in order.
+func TestPoolHandsAFullSocketToAWriter(t *testing.T) {
+	failed := make(chan string, 1)
+	s, q, client := poolTestQueue(t, func(r string) { failed <- r })
+	big := bytes.Repeat([]byte("0123456789abcdef"), 1<<20) // 16 MiB: far more than both socket buffers
+	big[len(big)-1] = '\n'
+	if !q.enqueue(big, true) {
+		t.Fatal("enqueue refused the big frame")
+	}
+	var want bytes.Buffer
+	want.Write(big)
+	for i := range 100 {
+		f := []byte("tail " + itoa(i) + "\n")
+		if !q.enqueue(f, true) {
+			t.Fatalf("enqueue refused tail %d", i)
+		}
+		want.Write(f)
+	}
+	readExactly(t, client, want.Bytes())
+	s.wg.Wait() // the pool and the writer are done
+	if w := s.stats.Writes.Load(); w < 3 {
+		t.Errorf("%d writes for a 16 MiB frame and its tail: the pool's short write was not handed over", w)
+	}
+	q.mu.Lock()
+	pending, writing := q.pending, q.writing
+	q.mu.Unlock()
+	if pending != 0 || writing {
+		t.Errorf("after everything was read: pending %d bytes, writing %v; want 0, false", pending, writing)
+	}
+	select {
+	case r := <-failed:
+		t.Fatalf("the queue failed (%s) although the reader read everything", r)
+	default:
+	}
+}
+
+// A write deadline left behind by a writer goroutine, long passed, must not
+// fail the pool's next write (the runtime fails any write once its
+// deadline has passed, non-blocking or not).
+func TestPoolWritesPastAStaleDeadline(t *testing.T) {
+	failed := make(chan string, 1)
+	s, q, client := poolTestQueue(t, func(r string) { failed <- r })
+	past := time.Now().Add(-time.Second)
+	q.mu.Lock()
+	q.deadline = past
+	q.nc.SetWriteDeadline(past)
+	q.mu.Unlock()
+	q.enqueue([]byte("hello\n"), true)
+	q.enqueue([]byte("world\n"), true)
+	readExactly(t, client, []byte("hello\nworld\n"))
+	s.wg.Wait()
+	select {
+	case r := <-failed:
+		t.Fatalf("the queue failed (%s) on a stale deadline", r)
+	default:
+	}
+}
+
+// A queue closed while the pool has it still gets its final frame out, and
+// done is closed once it is written.
+func TestPoolQueueClosesAfterItsLastFrame(t *testing.T) {
+	s, q, client := poolTestQueue(t, func(string) {})
+	for i := range 50 {
+		q.enqueue([]byte("line "+itoa(i)+"\n"), true)
+	}
+	q.closeAfter([]byte("bye\n"), 5*time.Second, false)
+	var want bytes.Buffer
+	for i := range 50 {
+		want.WriteString("line " + itoa(i) + "\n")
+	}
+	want.WriteString("bye\n")
+	readExactly(t, client, want.Bytes())
+	select {
+	case <-q.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("done not closed after the last frame was read")
+	}
+	s.wg.Wait()
+	if q.writeFailed() {
+		t.Fatal("writeFailed after a clean close")
+	}
+}
+
+// Many queues fed from several goroutines at once: every reader gets its
+// frames complete and in order, and the workers end when the list is empty.
+func TestPoolManyQueuesKeepOrder(t *testing.T) {
+	const queues, senders, each = 40, 4, 200
+	s, q0, c0 := poolTestQueue(t, func(string) {})
+	qs, cs := []*outQueue{q0}, []net.Conn{c0}
+	for len(qs) < queues {
+		_, q, c := poolTestQueue(t, func(string) {})
+		q.srv = s // one pool for all
+		qs, cs = append(qs, q), append(cs, c)
+	}
+	start := make(chan struct{})
+	for k := range senders {
+		go func() {
+			<-start
+			for i := range each {
+				f := []byte("s" + itoa(k) + " " + itoa(i) + "\n")
+				for _, q := range qs {
+					q.enqueue(f, true)
+				}
+			}
+		}()
+	}
+	close(start)
+	for _, c := range cs {
+		c.SetReadDeadline(time.Now().Add(20 * time.Second))
+		next := make([]int, senders)
+		br := bufio.NewReader(c)
+		for got := range senders * each {
+			line, err := br.ReadString('\n')
+			if err != nil {
+				t.Fatalf("after %d frames: %v", got, err)
+			}
+			var k, i int
+			if _, err := fmt.Sscanf(line, "s%d %d\n", &k, &i); err != nil || k < 0 || k >= senders || i != next[k] {
+				t.Fatalf("frame %q out of order or malformed (%v)", line, err)
+			}
+			next[k]++
+		}
+	}
+	s.wg.Wait()
+	s.writers.mu.Lock()
+	running, n := s.writers.running, s.writers.n
+	s.writers.mu.Unlock()
+	if running != 0 || n != 0 {
+		t.Fatalf("after the last write: %d workers, %d queues listed; want none", running, n)
+	}
+}
