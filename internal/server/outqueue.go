@@ -58,7 +58,7 @@ type outQueue struct {
 	spare     [][]byte  // the slice the writer gave back, reused for frames
 	pending   int       // counted bytes queued or being written
 	unswapped int       // counted bytes in frames, not yet taken by the writer
-	writing   bool      // a writer goroutine is running
+	writing   bool      // a writer has the queue: on the pool's list, in a worker's turn, or a writer goroutine
 	lazy      bool      // on the lazy flusher's list
 	final     bool      // closeAfter was called or a write failed
 	failed    bool      // a write failed: the peer will not get the rest

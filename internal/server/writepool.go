@@ -13,7 +13,7 @@ import (
 //
 // A worker never blocks on a peer: it writes with one non-blocking write
 // (syscall.RawConn), and a socket that does not take everything at once is
-// handed to a writer goroutine of its own (outQueue.writeTaken), which waits
+// handed to a writer goroutine of its own (outQueue.handOver), which waits
 // under the write deadline as before. So a slow or stalled reader costs the
 // pool nothing, and the slow-consumer rules are unchanged.
 //
