@@ -395,17 +395,7 @@ func (s *logStore) CreateAccount(a store.Account) error {
 }
 
 func (s *logStore) SetPassword(key, hash string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), apiTimeout)
-	defer cancel()
-	k := accountKey(key)
-	for attempt := 0; attempt < 10; attempt++ {
-		e, err := s.l.accounts.Get(ctx, k)
-		if errors.Is(err, jetstream.ErrKeyNotFound) {
-			return store.ErrNotFound
-		}
-		if err != nil {
-			return unavailable("set password", err)
-		}
+	return s.updateAccount("set password", key, func(ctx context.Context, k string, e jetstream.KeyValueEntry) error {
 		var a store.Account
 		if err := json.Unmarshal(e.Value(), &a); err != nil {
 			return fmt.Errorf("cluster: account %q: %w", key, err)
@@ -416,36 +406,63 @@ func (s *logStore) SetPassword(key, hash string) error {
 			return err
 		}
 		_, err = s.l.accounts.Update(ctx, k, v, e.Revision())
-		if err == nil {
-			return nil
-		}
-		if !errors.Is(err, jetstream.ErrKeyExists) {
-			return unavailable("set password", err)
-		}
-		// Changed (or deleted) in between: read again.
-	}
-	return unavailable("set password", errors.New("the account keeps changing"))
+		return kvWrite(err)
+	})
 }
 
 func (s *logStore) DeleteAccount(key string) (bool, error) {
+	err := s.updateAccount("delete account", key, func(ctx context.Context, k string, e jetstream.KeyValueEntry) error {
+		return kvWrite(s.l.accounts.Delete(ctx, k, jetstream.LastRevision(e.Revision())))
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// updateAccount reads key's account entry and calls write with it, which
+// writes on condition that the entry is still that revision; if another
+// write came first, it reads again (at most 10 times). A missing account
+// is store.ErrNotFound. Failed reads and writes (write's errors made by
+// kvWrite) are "unavailable"; write's other errors, such as a malformed
+// entry, are returned as they are.
+func (s *logStore) updateAccount(op, key string, write func(context.Context, string, jetstream.KeyValueEntry) error) error {
 	ctx, cancel := context.WithTimeout(context.Background(), apiTimeout)
 	defer cancel()
 	k := accountKey(key)
-	for attempt := 0; attempt < 10; attempt++ {
+	for range 10 {
 		e, err := s.l.accounts.Get(ctx, k)
 		if errors.Is(err, jetstream.ErrKeyNotFound) {
-			return false, nil
+			return store.ErrNotFound
 		}
 		if err != nil {
-			return false, unavailable("delete account", err)
+			return unavailable(op, err)
 		}
-		err = s.l.accounts.Delete(ctx, k, jetstream.LastRevision(e.Revision()))
-		if err == nil {
-			return true, nil
-		}
-		if !errors.Is(err, jetstream.ErrKeyExists) {
-			return false, unavailable("delete account", err)
+		err = write(ctx, k, e)
+		var kv kvWriteError
+		switch {
+		case err == nil:
+			return nil
+		case !errors.As(err, &kv):
+			return err
+		case errors.Is(kv.err, jetstream.ErrKeyExists):
+			// Changed (or deleted) in between: read again.
+		default:
+			return unavailable(op, kv.err)
 		}
 	}
-	return false, unavailable("delete account", errors.New("the account keeps changing"))
+	return unavailable(op, errors.New("the account keeps changing"))
+}
+
+// kvWriteError marks an error of the accounts bucket's conditional write,
+// for updateAccount to tell from the caller's own errors.
+type kvWriteError struct{ err error }
+
+func (e kvWriteError) Error() string { return e.err.Error() }
+
+func kvWrite(err error) error {
+	if err == nil {
+		return nil
+	}
+	return kvWriteError{err}
 }

@@ -1,9 +1,11 @@
 package cluster
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -236,6 +238,55 @@ func TestRoomTailSparse(t *testing.T) {
 }
 
 func head(v []int64) []int64 { return v[:min(len(v), 5)] }
+
+// Concurrent password changes to one account all land, one after the other:
+// a write beaten by another reads again (updateAccount). With 4 writers of
+// 3 changes each, a write can be beaten at most 9 times, under the 10 tries.
+// A malformed entry is reported as such, not as "unavailable".
+func TestAccountUpdatesRetryAndReportBadEntries(t *testing.T) {
+	s := natstest.Start(t)
+	l := openLog(t, Options{URLs: []string{s.URL()}})
+	st := l.Store()
+	if err := st.CreateAccount(store.Account{Key: "alice", Name: "Alice", Hash: "h0"}); err != nil {
+		t.Fatal(err)
+	}
+	const writers, each = 4, 3
+	errs := make(chan error, writers*each)
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				errs <- st.SetPassword("alice", fmt.Sprintf("h%d-%d", w, i))
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("concurrent SetPassword: %v", err)
+		}
+	}
+	a, ok, err := st.Account("alice")
+	if err != nil || !ok || !strings.HasSuffix(a.Hash, fmt.Sprintf("-%d", each-1)) || a.Name != "Alice" {
+		t.Fatalf("after the changes: %+v %v %v (want some writer's last hash, name kept)", a, ok, err)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := l.accounts.Put(ctx, accountKey("bob"), []byte("{not json")); err != nil {
+		t.Fatal(err)
+	}
+	err = st.SetPassword("bob", "h")
+	if err == nil || errors.Is(err, replog.ErrUnavailable) {
+		t.Fatalf("SetPassword on a malformed entry: %v, want a decoding error, not unavailable", err)
+	}
+	if ok, err := st.DeleteAccount("bob"); !ok || err != nil {
+		t.Fatalf("DeleteAccount of a malformed entry: %v %v (it needs no decoding)", ok, err)
+	}
+}
 
 func TestAccounts(t *testing.T) {
 	s := natstest.Start(t)
