@@ -102,7 +102,13 @@ func newConn(s *Server, nc netConn, num uint64, now time.Time) *conn {
 // logger returns a logger that names this connection. It is made on demand:
 // logging is rare, and an idle connection should not carry a logger.
 func (c *conn) logger() *slog.Logger {
-	return c.srv.log.With("conn", c.num, "remote", c.nc.RemoteAddr().String())
+	id, remote := c.logIDs()
+	return c.srv.log.With(id, remote)
+}
+
+// logIDs are the attributes that name the connection in its log lines.
+func (c *conn) logIDs() (id, remote slog.Attr) {
+	return slog.Uint64("conn", c.num), slog.String("remote", c.nc.RemoteAddr().String())
 }
 
 // logInfo writes what logger().Info(msg, attrs...) would, for the lines
@@ -113,8 +119,9 @@ func (c *conn) logInfo(msg string, attrs ...slog.Attr) {
 	if !c.srv.log.Enabled(ctx, slog.LevelInfo) {
 		return
 	}
+	id, remote := c.logIDs()
 	all := make([]slog.Attr, 0, 2+len(attrs))
-	all = append(all, slog.Uint64("conn", c.num), slog.String("remote", c.nc.RemoteAddr().String()))
+	all = append(all, id, remote)
 	c.srv.log.LogAttrs(ctx, slog.LevelInfo, msg, append(all, attrs...)...)
 }
 
