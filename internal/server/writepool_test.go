@@ -3,10 +3,12 @@ package server
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"testing"
 	"time"
 )
@@ -194,4 +196,70 @@ func TestPoolManyQueuesKeepOrder(t *testing.T) {
 	if running != 0 || n != 0 {
 		t.Fatalf("after the last write: %d workers, %d queues listed; want none", running, n)
 	}
+}
+
+// Sockets that take nothing more cannot hold the pool up: each full one is
+// handed to a writer goroutine of its own, and a queue listed after all of
+// them is still written. Half the stalled sockets are full before their
+// frame comes (the pool's write gets EAGAIN); the other half get a batch
+// over coalesceLimit (handed over without a try). The stalled peers never
+// read; their writers wait under the write deadline, far beyond the test.
+func TestPoolIsNotHeldByFullSockets(t *testing.T) {
+	const stalled = 20
+	s, q0, c0 := poolTestQueue(t, func(string) {})
+	qs, cs := []*outQueue{q0}, []net.Conn{c0}
+	for range stalled - 1 {
+		_, q, c := poolTestQueue(t, func(string) {})
+		q.srv = s
+		qs, cs = append(qs, q), append(cs, c)
+	}
+	chunk := bytes.Repeat([]byte("x"), 64<<10)
+	big := bytes.Repeat([]byte("y"), 1<<20)
+	big[len(big)-1] = '\n'
+	frame48k := bytes.Repeat([]byte("z"), 48<<10)
+	frame48k[len(frame48k)-1] = '\n'
+	for i, q := range qs {
+		q.nc.(*net.TCPConn).SetWriteBuffer(32 << 10) // small buffers: the kernel would grow its defaults
+		cs[i].(*net.TCPConn).SetReadBuffer(32 << 10)
+		if i%2 == 0 {
+			fillSocket(t, q.nc, chunk)
+			q.enqueue(frame48k, true) // more than a full socket has room for; within one write's limit
+		} else {
+			q.enqueue(big, true)
+			q.enqueue([]byte("more\n"), true)
+		}
+	}
+	_, healthy, hc := poolTestQueue(t, func(string) {})
+	healthy.srv = s
+	healthy.enqueue([]byte("still served\n"), true)
+	readExactly(t, hc, []byte("still served\n"))
+	for i, q := range qs {
+		q.mu.Lock()
+		writing, pending := q.writing, q.pending
+		q.mu.Unlock()
+		if !writing || pending == 0 {
+			t.Fatalf("stalled queue %d: writing %v, pending %d; want its writer still waiting", i, writing, pending)
+		}
+	}
+	for _, q := range qs { // end the stalled writers: the final deadline is already past
+		q.closeAfter(nil, 0, true)
+	}
+	s.wg.Wait()
+}
+
+// fillSocket writes chunk to nc until the socket takes no more (a write
+// times out), then clears the deadline.
+func fillSocket(t *testing.T, nc net.Conn, chunk []byte) {
+	t.Helper()
+	for range 1000 {
+		nc.SetWriteDeadline(time.Now().Add(20 * time.Millisecond))
+		if _, err := nc.Write(chunk); err != nil {
+			if !errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Fatalf("filling the socket: %v", err)
+			}
+			nc.SetWriteDeadline(time.Time{})
+			return
+		}
+	}
+	t.Fatal("the socket took 64 MiB without its peer reading")
 }
