@@ -2,6 +2,7 @@ package server
 
 import (
 	"log/slog"
+	"math/rand/v2"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -178,15 +179,24 @@ func (h *hub) fanoutLocked(r *room, frame []byte, typ string, skip *session) int
 	var slow []*conn
 	n := 0
 	lazy := typ != protocol.MsgMessage // announcements may wait a moment
-	for _, m := range r.members {
-		c := m.conn
-		if c == nil || m == skip {
-			continue
-		}
-		if c.out.enqueueFrame(frame, true, lazy) {
-			n++
-		} else {
-			slow = append(slow, c)
+	// Start at a random member: the writer pool writes queues in the order
+	// they were listed, so from the first member on the same users (by
+	// name) would always be the last written in a big room.
+	start := 0
+	if len(r.members) > 1 {
+		start = rand.IntN(len(r.members))
+	}
+	for _, part := range [2][]*session{r.members[start:], r.members[:start]} {
+		for _, m := range part {
+			c := m.conn
+			if c == nil || m == skip {
+				continue
+			}
+			if c.out.enqueueFrame(frame, true, lazy) {
+				n++
+			} else {
+				slow = append(slow, c)
+			}
 		}
 	}
 	h.stats.FramesOut.Add(typ, int64(n))

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"pynet/protocol"
 	"testing"
 	"time"
 )
@@ -262,4 +263,59 @@ func fillSocket(t *testing.T, nc net.Conn, chunk []byte) {
 		}
 	}
 	t.Fatal("the socket took 64 MiB without its peer reading")
+}
+
+// One worker per half core while the list is short; more, up to one per
+// core, once it is long enough that a single pass would make its last
+// queues wait.
+func TestPoolWorkersGrowWithTheList(t *testing.T) {
+	for _, tc := range []struct{ base, max, n, want int }{
+		{1, 2, 1, 1}, {1, 2, 2*backlogPerWorker - 1, 1}, {1, 2, 2 * backlogPerWorker, 2}, {1, 2, 100 * backlogPerWorker, 2},
+		{1, 1, 100 * backlogPerWorker, 1},
+		{4, 8, 3 * backlogPerWorker, 4}, {4, 8, 5 * backlogPerWorker, 5}, {4, 8, 100 * backlogPerWorker, 8},
+	} {
+		p := &writerPool{base: tc.base, max: tc.max}
+		if got := p.workersFor(tc.n); got != tc.want {
+			t.Errorf("base %d, max %d, %d listed: %d workers, want %d", tc.base, tc.max, tc.n, got, tc.want)
+		}
+	}
+}
+
+// A fan-out starts at a random member, so that in a big room the same users
+// (by name: members are sorted) are not always the last ones written. The
+// order shows in the lazy flusher's list, which announcements join in the
+// order they are queued.
+func TestFanoutStartsAtARandomMember(t *testing.T) {
+	const members, rounds = 20, 200
+	s, _ := roomWith(t, members)
+	r := s.hub.rooms[protocol.Lobby]
+	takeListed := func() []*outQueue {
+		s.lazy.mu.Lock()
+		defer s.lazy.mu.Unlock()
+		listed := s.lazy.queued
+		s.lazy.queued = nil
+		return listed
+	}
+	for _, q := range takeListed() { // the joins' own announcements
+		q.flushLazy()
+	}
+	s.wg.Wait() // their writers are done: the queues are idle
+	firsts := map[*outQueue]bool{}
+	for range rounds {
+		s.hub.mu.Lock()
+		s.hub.fanoutLocked(r, []byte("{\"type\":\"joined\"}\n"), protocol.MsgJoined, nil)
+		s.hub.mu.Unlock()
+		listed := takeListed()
+		if len(listed) != members {
+			t.Fatalf("%d queues listed, want %d", len(listed), members)
+		}
+		firsts[listed[0]] = true
+		for _, q := range listed {
+			q.flushLazy() // writes (to a discardConn) and takes it off the list
+		}
+		s.wg.Wait()
+	}
+	if len(firsts) < members/2 {
+		t.Fatalf("in %d fan-outs to %d members only %d distinct members came first", rounds, members, len(firsts))
+	}
 }
