@@ -17,7 +17,8 @@
 # 64) and C (the same at 2,000 msg/s open loop) of docs/performance.md, and
 # with WORKLOADS="A B C S" also B (1,000 clients flat out) and S (set-up of
 # 5,000 joined connections, with the CPU each connection cost the server
-# and the generator, then the server's RSS per idle one), the
+# and the generator, then the server's RSS per idle one); with CB also the
+# latency of 200 msg/s into a room of 1,000 (C's deliveries in a big room); the
 # targets alternating, each run on a fresh server on a free loopback port,
 # ROUNDS rounds; then prints a markdown table of medians and [min–max].
 #
@@ -145,6 +146,7 @@ workload_flags() {
 	A) echo "-clients 100 -senders 10 -size 100" ;;
 	B) echo "-clients 1000 -senders 10 -size 100" ;;
 	C) echo "-clients 100 -senders 10 -size 100 -rate 2000" ;;
+	CB) echo "-clients 1000 -senders 10 -size 100 -rate 200" ;; # C's deliveries/s in a room of 1,000
 	S) echo "-clients 5000 -senders 0" ;; # set-up rate and idle RSS per connection
 	esac
 }
@@ -180,7 +182,8 @@ names = {"pynet": "PyNet", "pynet-data": "PyNet -data", "cluster": "PyNet, 3 nod
 
 def runs(w, t):
     rs = []
-    for f in sorted(glob.glob(os.path.join(out, f"{w}-{t}-*.json"))):
+    # the round number after the target: "A-pynet-1", not "A-pynet-data-1"
+    for f in sorted(glob.glob(os.path.join(out, f"{w}-{t}-[0-9]*.json"))):
         try:
             with open(f) as fh:
                 rs.append(json.load(fh))
@@ -204,22 +207,26 @@ def cell(vals, fmt):
 
 ms = lambda us: f"{us / 1000:.2f} ms"
 rows = [
-    ("A: deliveries/s", "A", lambda r: r["deliveries_per_s"], si),
-    ("A: server CPU per delivery", "A", lambda r: r.get("server_cpu_us_per_delivery"), lambda v: f"{v:.3f} µs"),
-    ("A: deliveries per server core (deliveries/s ÷ server CPU cores)", "A",
+    ("A: deliveries/s", ("A",), lambda r: r["deliveries_per_s"], si),
+    ("A: server CPU per delivery", ("A",), lambda r: r.get("server_cpu_us_per_delivery"), lambda v: f"{v:.3f} µs"),
+    ("A: deliveries per server core (deliveries/s ÷ server CPU cores)", ("A",),
      lambda r: r["deliveries_per_s"] / (r["server_cpu_s"] / r["duration_s"]) if r.get("server_cpu_s") and r.get("duration_s") else None, si),
-    ("A: p50 latency (in the window of 64)", "A", lambda r: r["latency_us"]["p50"], ms),
-    ("B: deliveries/s, 1,000 clients", "B", lambda r: r["deliveries_per_s"], si),
-    ("B: server CPU per delivery", "B", lambda r: r.get("server_cpu_us_per_delivery"), lambda v: f"{v:.3f} µs"),
-    ("C: p50 latency at 2,000 msg/s", "C", lambda r: r["latency_us"]["p50"], ms),
-    ("C: p99", "C", lambda r: r["latency_us"]["p99"], ms),
-    ("C: p99.9", "C", lambda r: r["latency_us"]["p99_9"], ms),
-    ("C: server CPU (cores)", "C", lambda r: r.get("server_cpu_s", 0) / r["duration_s"] if r.get("duration_s") else None, lambda v: f"{v:.2f}"),
-    ("S: set-up of 5,000 joined connections (conn/s)", "S", lambda r: r.get("connects_per_s"), si),
-    ("S: server CPU per connection set up", "S", lambda r: r.get("setup_server_cpu_us_per_conn"), lambda v: f"{v:.0f} µs"),
-    ("S: bench CPU per connection set up", "S", lambda r: r.get("setup_bench_cpu_us_per_conn"), lambda v: f"{v:.0f} µs"),
-    ("S: RSS per idle joined connection", "S", lambda r: r.get("server_rss_kib_per_conn"), lambda v: f"{v:.1f} KiB"),
-    ("delivered fraction (worst)", "ABC", lambda r: r["delivered_fraction"], lambda v: f"{v:.4f}"),
+    ("A: p50 latency (in the window of 64)", ("A",), lambda r: r["latency_us"]["p50"], ms),
+    ("B: deliveries/s, 1,000 clients", ("B",), lambda r: r["deliveries_per_s"], si),
+    ("B: server CPU per delivery", ("B",), lambda r: r.get("server_cpu_us_per_delivery"), lambda v: f"{v:.3f} µs"),
+    ("C: p50 latency at 2,000 msg/s", ("C",), lambda r: r["latency_us"]["p50"], ms),
+    ("C: p99", ("C",), lambda r: r["latency_us"]["p99"], ms),
+    ("C: p99.9", ("C",), lambda r: r["latency_us"]["p99_9"], ms),
+    ("C: server CPU (cores)", ("C",), lambda r: r.get("server_cpu_s", 0) / r["duration_s"] if r.get("duration_s") else None, lambda v: f"{v:.2f}"),
+    ("CB: p50 latency at 200 msg/s into 1,000", ("CB",), lambda r: r["latency_us"]["p50"], ms),
+    ("CB: p99", ("CB",), lambda r: r["latency_us"]["p99"], ms),
+    ("CB: p99.9", ("CB",), lambda r: r["latency_us"]["p99_9"], ms),
+    ("CB: server CPU (cores)", ("CB",), lambda r: r.get("server_cpu_s", 0) / r["duration_s"] if r.get("duration_s") else None, lambda v: f"{v:.2f}"),
+    ("S: set-up of 5,000 joined connections (conn/s)", ("S",), lambda r: r.get("connects_per_s"), si),
+    ("S: server CPU per connection set up", ("S",), lambda r: r.get("setup_server_cpu_us_per_conn"), lambda v: f"{v:.0f} µs"),
+    ("S: bench CPU per connection set up", ("S",), lambda r: r.get("setup_bench_cpu_us_per_conn"), lambda v: f"{v:.0f} µs"),
+    ("S: RSS per idle joined connection", ("S",), lambda r: r.get("server_rss_kib_per_conn"), lambda v: f"{v:.1f} KiB"),
+    ("delivered fraction (worst)", ("A", "B", "C", "CB"), lambda r: r["delivered_fraction"], lambda v: f"{v:.4f}"),
 ]
 print("| workload | " + " | ".join(names[t] for t in targets) + " |")
 print("|---|" + "---|" * len(targets))
