@@ -338,12 +338,21 @@ func (l *Log) setup(ctx context.Context) error {
 	want := l.streamConfig()
 	var info *jetstream.StreamInfo
 	for attempt := 0; ; attempt++ {
-		s, err := l.js.Stream(ctx, l.streamName)
+		// Each request gets its own time (retryAPI): one lost in a leader
+		// change must not use up all of Open's.
+		var s jetstream.Stream
+		err := retryAPI(ctx, func(ctx context.Context) (err error) {
+			s, err = l.js.Stream(ctx, l.streamName)
+			return err
+		})
 		if errors.Is(err, jetstream.ErrStreamNotFound) {
 			if want.MaxMsgsPerSubject > 0 {
 				want.Metadata = map[string]string{metaMinRetain: strconv.FormatInt(want.MaxMsgsPerSubject, 10)}
 			}
-			s, err = l.js.CreateStream(ctx, want)
+			err = retryAPI(ctx, func(ctx context.Context) (err error) {
+				s, err = l.js.CreateStream(ctx, want)
+				return err
+			})
 			if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) && attempt < 3 {
 				continue // another node created it first
 			}
@@ -365,7 +374,10 @@ func (l *Log) setup(ctx context.Context) error {
 	}
 	// The handle's cached info decides direct gets; refresh it after an
 	// update.
-	if _, err := l.stream.Info(ctx); err != nil {
+	if err := retryAPI(ctx, func(ctx context.Context) error {
+		_, err := l.stream.Info(ctx)
+		return err
+	}); err != nil {
 		return fmt.Errorf("cluster: stream %s: %w", l.streamName, err)
 	}
 	l.created = info.Created
@@ -519,7 +531,11 @@ func (l *Log) reconcile(ctx context.Context, info *jetstream.StreamInfo) (*jetst
 	if len(changes) == 0 {
 		return info, nil
 	}
-	s, err := l.js.UpdateStream(ctx, upd)
+	var s jetstream.Stream
+	err := retryAPI(ctx, func(ctx context.Context) (err error) {
+		s, err = l.js.UpdateStream(ctx, upd)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("cluster: update stream %s: %w", l.streamName, err)
 	}
