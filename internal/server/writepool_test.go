@@ -9,9 +9,10 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"pynet/protocol"
 	"testing"
 	"time"
+
+	"pynet/protocol"
 )
 
 // poolTestQueue returns a queue on the server side of a real loopback TCP
