@@ -245,8 +245,8 @@ func (cr *crowd) launch(n int, deadline time.Time, fn func(i int, release func()
 
 // storm makes n connections join, InFlight at a time (from dial to the
 // answer), from the addresses source(i) picks; those that join stay and
-// read (onLine, if set, sees every line) until the run ends. It returns when every attempt is answered or
-// the deadline passes.
+// read (onLine, if set, sees every line) until the run ends. It returns when every attempt is answered
+// (and each joined connection has been passed to joined) or the deadline passes.
 func (cr *crowd) storm(n int, source func(i int) int, prefix string, deadline time.Time, joined func(c *net.TCPConn), onLine func([]byte)) {
 	sem := make(chan struct{}, cr.cfg.InFlight)
 	var attempts sync.WaitGroup
@@ -274,14 +274,17 @@ loop:
 			fr := newFrameReader(c, 8<<10, &cr.bytesIn)
 			a := cr.join(c, fr, prefix+strconv.Itoa(i), deadline)
 			<-sem
-			attempts.Done()
 			if !a.joined {
+				attempts.Done()
 				cr.drop(c)
 				return
 			}
+			// Reported before the attempt counts as done: when storm
+			// returns, every joined connection has been handed over.
 			if joined != nil {
 				joined(c)
 			}
+			attempts.Done()
 			cr.hold(c, fr, true, onLine)
 		}(i)
 	}
