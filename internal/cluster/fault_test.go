@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -85,9 +86,21 @@ func TestClusterSurvivesServerLoss(t *testing.T) {
 	ca.waitCaught(t)
 	cb.waitCaught(t)
 	p := a.Prefix()
+	// A new R3 stream can answer "no response" for a moment after its
+	// leader is elected (seen on a loaded machine): retry, with message ids
+	// so that a publish stored without its ack is not stored twice.
+	publish := func(l *Log, subject, id string, data []byte) {
+		eventually(t, "publish "+id, func() (bool, error) {
+			_, err := publishWait(t, l, subject, id, data)
+			if err != nil && !isUnavailable(err) {
+				t.Fatalf("publish %s: %v", id, err)
+			}
+			return err == nil, err
+		})
+	}
 	for i := 1; i <= 10; i++ {
-		mustPublish(t, a, replog.RoomSubject(p, "r"), roomMsg("r", "a", "before"))
-		mustPublish(t, b, replog.ControlSubject(p), control(replog.OpJoin, i))
+		publish(a, replog.RoomSubject(p, "r"), fmt.Sprintf("before-a-%d", i), roomMsg("r", "a", "before"))
+		publish(b, replog.ControlSubject(p), fmt.Sprintf("before-b-%d", i), control(replog.OpJoin, i))
 	}
 	ca.waitSeq(t, 20)
 	cb.waitSeq(t, 20)

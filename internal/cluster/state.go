@@ -75,13 +75,26 @@ func (l *Log) SaveSnapshot(seq uint64, data []byte) error {
 func (l *Log) LoadSnapshot() (uint64, []byte, error) {
 	var lastErr error
 	// A snapshot being replaced while it is read can fail to read (its
-	// chunks are purged): read again.
-	for attempt := 0; attempt < 3; attempt++ {
+	// chunks are purged): read again. A store whose group is still settling
+	// (a leader just elected, on a loaded machine) answers "no responders"
+	// for a moment: wait a little longer each time, 3 s in all at most.
+	wait := 50 * time.Millisecond
+	for attempt := 0; attempt < 7; attempt++ {
 		seq, data, err := l.loadSnapshot()
 		if err == nil || errors.Is(err, errNotFound) {
 			return seq, data, nil
 		}
 		lastErr = err
+		if transientAPIError(err) {
+			t := time.NewTimer(wait)
+			select {
+			case <-t.C:
+			case <-l.closed:
+				t.Stop()
+				return 0, nil, unavailable("load snapshot", lastErr)
+			}
+			wait *= 2
+		}
 	}
 	return 0, nil, unavailable("load snapshot", lastErr)
 }
