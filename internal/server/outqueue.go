@@ -78,9 +78,7 @@ func newOutQueue(srv *Server, nc net.Conn, trace *wiretrace.Tracer, onFail func(
 		done:    make(chan struct{}),
 	}
 	q.startFn = q.writeLoop
-	if srv.writers != nil {
-		q.raw = rawConnOf(nc)
-	}
+	q.raw = rawConnOf(nc)
 	return q
 }
 
@@ -253,21 +251,27 @@ func (q *outQueue) drain() {
 			return
 		}
 		batch, srcs, counted := q.takeLocked()
-		dl := time.Now().Add(q.timeout)
-		if q.final && q.deadline.Before(dl) {
-			dl = q.deadline
-		} else {
-			q.deadline = dl
-		}
-		// Set under the lock so closeAfter's shorter deadline cannot be
-		// overwritten by a stale one.
-		q.nc.SetWriteDeadline(dl)
+		q.armDeadlineLocked()
 		q.mu.Unlock()
 
 		if !q.written(batch, counted, q.write(batch, srcs)) {
 			return
 		}
 	}
+}
+
+// armDeadlineLocked sets the deadline for a writer goroutine's next write:
+// WriteTimeout from now, or the final one if closeAfter set a sooner one.
+// It is set under the lock so that closeAfter's shorter deadline cannot be
+// overwritten by a stale one.
+func (q *outQueue) armDeadlineLocked() {
+	dl := time.Now().Add(q.timeout)
+	if q.final && !q.deadline.IsZero() && q.deadline.Before(dl) {
+		dl = q.deadline
+	} else {
+		q.deadline = dl
+	}
+	q.nc.SetWriteDeadline(dl)
 }
 
 // takeLocked takes everything queued for one batch.
@@ -383,13 +387,7 @@ func (q *outQueue) handOver(rest []byte, bp *[]byte, pool *sync.Pool, batch [][]
 	go func() {
 		defer q.srv.wg.Done()
 		q.mu.Lock()
-		dl := time.Now().Add(q.timeout)
-		if q.final && !q.deadline.IsZero() && q.deadline.Before(dl) {
-			dl = q.deadline
-		} else {
-			q.deadline = dl
-		}
-		q.nc.SetWriteDeadline(dl)
+		q.armDeadlineLocked()
 		q.mu.Unlock()
 		var err error
 		if rest != nil {
@@ -421,7 +419,7 @@ func coalesce(batch [][]byte) (out []byte, bp *[]byte, pool *sync.Pool) {
 	if n > coalesceLimit {
 		return nil, nil, nil
 	}
-	bp, pool = writeBuf(batch)
+	bp, pool = bufFor(n)
 	out = (*bp)[:0]
 	for _, f := range batch {
 		out = append(out, f...)
@@ -494,6 +492,12 @@ func writeBuf(batch [][]byte) (*[]byte, *sync.Pool) {
 			break
 		}
 	}
+	return bufFor(n)
+}
+
+// bufFor takes a coalescing buffer for n bytes, and returns the pool to
+// give it back to.
+func bufFor(n int) (*[]byte, *sync.Pool) {
 	pool := &writeBufs
 	if n > smallWrite {
 		pool = &bigWriteBufs
@@ -563,11 +567,7 @@ func (q *outQueue) writeSource(buf []byte, src replaySource) ([]byte, error) {
 			// Each chunk gets a fresh write deadline: a long replay to a
 			// reader that keeps up is not a slow consumer.
 			q.mu.Lock()
-			dl := time.Now().Add(q.timeout)
-			if q.final && q.deadline.Before(dl) {
-				dl = q.deadline
-			}
-			q.nc.SetWriteDeadline(dl)
+			q.armDeadlineLocked()
 			q.mu.Unlock()
 			if err := q.writeOut(buf); err != nil {
 				return buf[:0], err

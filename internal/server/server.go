@@ -64,7 +64,7 @@ type Server struct {
 	accounts *accountBook
 	guard    *guard
 	lazy     *lazyFlusher
-	writers  *writerPool // nil: every queue starts writer goroutines
+	writers  *writerPool
 	settle   *settler
 	// lineBudget is shared by every connection's LineReader (nil: none).
 	lineBudget *byteBudget
