@@ -8,6 +8,8 @@
 # TARGETS (env) picks what runs, in order (default "pynet redis nats"):
 #   pynet        one node, memory only
 #   pynet-data   one node with -data (SQLite in a fresh directory)
+#   pynet-tls    one node serving TLS (a certificate from `pynet cert`; the
+#                generator does a full handshake per connection)
 #   cluster      three nodes on one NATS server with JetStream (fresh store),
 #                clients spread over the nodes, CPU summed over the three
 #                nodes and NATS (docs/cluster.md)
@@ -46,7 +48,7 @@ NATS_BIN=$(command -v nats-server || true)
 if [ -z "$NATS_BIN" ] && [ -x "$(go env GOPATH)/bin/nats-server" ]; then NATS_BIN=$(go env GOPATH)/bin/nats-server; fi
 targets=()
 skipped=()
-for t in pynet pynet-data; do
+for t in pynet pynet-data pynet-tls; do
 	if want $t; then targets+=($t); fi
 done
 if want cluster; then
@@ -95,6 +97,7 @@ wait_port() {
 SERVER_PID=
 ADDR=
 PIDS=()
+BENCH_TLS=()
 stop_server() {
 	local p
 	for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do # nodes first, NATS last
@@ -109,12 +112,17 @@ stop_server() {
 trap stop_server EXIT
 
 PYNET_FLAGS="-rate 0 -max-queue 8388608"
+if want pynet-tls; then
+	"$BIN" cert -out "$OUT/tls" -force >/dev/null
+fi
 
 # start_server TARGET PORT: a fresh server (or cluster) in the background.
 start_server() {
+	BENCH_TLS=() # the generator's TLS flags, for pynet-tls
 	case $1 in
 	pynet) "$BIN" server -addr "127.0.0.1:$2" $PYNET_FLAGS >"$OUT/server.log" 2>&1 & ;;
 	pynet-data) "$BIN" server -addr "127.0.0.1:$2" -data "$OUT/data" $PYNET_FLAGS >"$OUT/server.log" 2>&1 & ;;
+	pynet-tls) "$BIN" server -addr "127.0.0.1:$2" -tls-cert "$OUT/tls/cert.pem" -tls-key "$OUT/tls/key.pem" $PYNET_FLAGS >"$OUT/server.log" 2>&1 & ;;
 	redis) redis-server --bind 127.0.0.1 --port "$2" --save '' --appendonly no >"$OUT/server.log" 2>&1 & ;;
 	nats) "$NATS_BIN" -a 127.0.0.1 -p "$2" >"$OUT/server.log" 2>&1 & ;;
 	cluster)
@@ -138,6 +146,7 @@ start_server() {
 	PIDS+=($!)
 	SERVER_PID=$!
 	case $1 in pynet*) ADDR="pynet://127.0.0.1:$2" ;; *) ADDR="$1://127.0.0.1:$2" ;; esac
+	if [ "$1" = pynet-tls ]; then BENCH_TLS=(-tls-ca "$OUT/tls/cert.pem"); fi
 	wait_port "$2"
 }
 
@@ -163,7 +172,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
 			fi
 			out="$OUT/$w-$t-$round.json"
 			# shellcheck disable=SC2046
-			timeout 300 "$BIN" bench -target "$ADDR" -server-pid "$SERVER_PID" \
+			timeout 300 "$BIN" bench -target "$ADDR" -server-pid "$SERVER_PID" "${BENCH_TLS[@]}" \
 				-duration "$DURATION" -progress=false -json $(workload_flags "$w") >"$out" 2>"$OUT/bench.log" ||
 				echo "round $round $w $t: bench failed (see $OUT/bench.log)" >&2
 			stop_server
@@ -177,7 +186,7 @@ python3 - "$OUT" "$ROUNDS" "$WORKLOADS" "${targets[@]}" <<'PY'
 import glob, json, os, statistics, sys
 
 out, rounds, workloads, targets = sys.argv[1], int(sys.argv[2]), sys.argv[3].split(), sys.argv[4:]
-names = {"pynet": "PyNet", "pynet-data": "PyNet -data", "cluster": "PyNet, 3 nodes + NATS JetStream",
+names = {"pynet": "PyNet", "pynet-data": "PyNet -data", "pynet-tls": "PyNet, TLS", "cluster": "PyNet, 3 nodes + NATS JetStream",
          "redis": "Redis pub/sub", "nats": "NATS core"}
 
 def runs(w, t):

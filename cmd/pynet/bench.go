@@ -78,6 +78,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.IntVar(&cfg.Protocol, "protocol", cfg.Protocol, "protocol `version` the clients join with: 1 (lobby only, comparable with older servers) or 2")
 	fs.IntVar(&cfg.Rooms, "rooms", 0, "with -protocol 2: `N` rooms besides the lobby, each client in one of them (0: the lobby only)")
 	fs.IntVar(&cfg.LobbyEvery, "lobby-every", 0, "with -rooms: every `K`-th message of each sender goes to the lobby (0: none)")
+	useTLS := fs.Bool("tls", false, "connect with TLS (PyNet targets; a server run with -tls-cert)")
+	caFile := fs.String("tls-ca", "", "PEM `file` of CA certificates to trust instead of the system's, e.g. the cert.pem of\n"+
+		"pynet cert (implies -tls)")
 	asJSON := fs.Bool("json", false, "print the result as one JSON object on stdout")
 	f, isFile := stderr.(*os.File)
 	progress := fs.Bool("progress", isFile && bench.IsTerminal(f), "progress line on stderr (default: when stderr is a terminal)")
@@ -91,6 +94,12 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "pynet bench: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
+	tlsConfig, err := clientTLS(*useTLS, *caFile, false)
+	if err != nil {
+		fmt.Fprintf(stderr, "pynet bench: %v\n", err)
+		return 2
+	}
+	cfg.TLS = tlsConfig
 	if err := cfg.Validate(); err != nil {
 		fmt.Fprintf(stderr, "pynet %v\n", err) // "pynet bench: bad configuration: ..."
 		return 2

@@ -3,6 +3,8 @@ package bench_test
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"net"
 	"os"
@@ -421,6 +423,53 @@ func TestRunBadConfig(t *testing.T) {
 	cfg.Size = 5000
 	if _, err := bench.Run(context.Background(), cfg); err == nil {
 		t.Error("Run accepted a size over max_text")
+	}
+	cfg = bench.DefaultConfig()
+	cfg.Target = "redis://127.0.0.1:6379"
+	cfg.TLS = &tls.Config{}
+	if _, err := bench.Run(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "TLS") {
+		t.Errorf("Run with TLS to a Redis target: %v, want a configuration error naming TLS", err)
+	}
+}
+
+// TestRunTLS drives a TLS server: every client completes the handshake
+// (its ServerName taken from the address) and gets everything. A bench
+// that does not trust the certificate counts each connection as a TLS
+// failure, and one without TLS does not join.
+func TestRunTLS(t *testing.T) {
+	pair, serverTLS := servertest.LoopbackTLS(t)
+	addr := startServer(t, func(c *server.Config) { c.TLS = serverTLS })
+	cfg := shortConfig(addr)
+	cfg.TLS = &tls.Config{RootCAs: pair.CertPool(), MinVersion: tls.VersionTLS12}
+	res, err := bench.Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	checkSane(t, res)
+	var table strings.Builder
+	res.WriteText(&table)
+	if !res.TLS || !strings.Contains(table.String(), ", TLS,") {
+		t.Errorf("result TLS %v, want true and said in the table:\n%s", res.TLS, table.String())
+	}
+
+	for _, c := range []struct {
+		name string
+		tls  *tls.Config
+		key  string
+	}{
+		{"untrusted certificate", &tls.Config{RootCAs: x509.NewCertPool()}, "tls"},
+		{"plain TCP", nil, "join"},
+	} {
+		cfg := shortConfig(addr)
+		cfg.Clients, cfg.Senders = 3, 0
+		cfg.TLS = c.tls
+		res, err := bench.Run(context.Background(), cfg)
+		if err != nil {
+			t.Fatalf("%s: Run: %v", c.name, err)
+		}
+		if res.Connected != 0 || res.Errors[c.key] != 3 || len(res.Errors) != 1 {
+			t.Errorf("%s: connected %d, errors %v; want none joined and 3 %q errors", c.name, res.Connected, res.Errors, c.key)
+		}
 	}
 }
 

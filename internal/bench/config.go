@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -50,6 +51,10 @@ type Config struct {
 	IdleSettle time.Duration
 	// Name prefixes the usernames: NAME-0001, NAME-0002, ...
 	Name string
+	// TLS, when set, makes every PyNet connection a TLS client with this
+	// configuration (a server started with -tls-cert). An empty ServerName
+	// is filled in from each address's host. Not for peer targets.
+	TLS *tls.Config
 	// ServerPIDs, when set, are the process ids on this machine of the
 	// server, or of every process that serves a cluster (each pynet node
 	// and the NATS server): their CPU time during the window is read from
@@ -162,6 +167,8 @@ func (c *Config) Validate() error {
 		return bad("%v", err)
 	case kind != targetPyNet && (c.Protocol != protocol.VersionV1 || c.Rooms > 0):
 		return bad("target %s: one channel, no rooms and no protocol 2", kind)
+	case kind != targetPyNet && c.TLS != nil:
+		return bad("target %s: TLS is for PyNet targets only", kind)
 	case kind != targetPyNet && strings.ContainsAny(c.Name, " \t\r\n*>"):
 		return bad("name %q cannot be a channel or subject", c.Name)
 	}

@@ -3,6 +3,7 @@ package bench
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -108,10 +109,20 @@ func (c *conn) join(ctx context.Context, names []string) error {
 	if err != nil {
 		return &setupError{errDial, err}
 	}
+	if c.r.tls != nil {
+		nc = tls.Client(nc, c.r.tls[c.node])
+	}
 	c.nc = nc
 	stop := context.AfterFunc(ctx, func() { nc.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
 	nc.SetDeadline(time.Now().Add(joinTimeout))
+	if tc, ok := nc.(*tls.Conn); ok {
+		// Handshake now rather than in the first write, so that a bad
+		// certificate is counted as such.
+		if err := tc.Handshake(); err != nil {
+			return &setupError{errTLS, err}
+		}
+	}
 	if c.r.peer() {
 		c.name = names[0]
 		if err := c.peerHandshake(); err != nil {

@@ -16,10 +16,11 @@ import (
 type Result struct {
 	Addr        string  `json:"addr"` // the addresses dialled, separated by commas
 	Target      string  `json:"target,omitempty"`
-	Clients     int     `json:"clients"` // asked for
-	Senders     int     `json:"senders"` // asked for
-	Size        int     `json:"size"`    // bytes of text per message
-	Rate        float64 `json:"rate"`    // offered messages/s; 0 = flat out
+	TLS         bool    `json:"tls,omitempty"` // the clients connected with TLS
+	Clients     int     `json:"clients"`       // asked for
+	Senders     int     `json:"senders"`       // asked for
+	Size        int     `json:"size"`          // bytes of text per message
+	Rate        float64 `json:"rate"`          // offered messages/s; 0 = flat out
 	Window      int     `json:"window,omitempty"`
 	WarmupS     float64 `json:"warmup_s"`
 	WindowS     float64 `json:"duration_s"` // the measured window as run (shorter if interrupted)
@@ -137,6 +138,9 @@ func (r *Result) WriteText(w io.Writer) error {
 	}
 	if kind, _, err := parseTarget(r.Target, r.Addr); err == nil && kind != targetPyNet {
 		layout = kind + " pub/sub, one channel"
+	}
+	if r.TLS {
+		layout += ", TLS"
 	}
 	fmt.Fprintf(w, "pynet bench %s: %d clients, %d senders, %d-byte text, %s, %s, %s measured after %s warmup\n",
 		r.Addr, r.Clients, r.Senders, r.Size, layout, mode, dur(r.WindowS), dur(r.WarmupS))

@@ -2,9 +2,11 @@ package bench
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"net"
 	"slices"
 	"strings"
 	"sync"
@@ -42,15 +44,16 @@ const (
 // line are set before the goroutines that read them start.
 type run struct {
 	cfg        Config
-	epoch      time.Time // all times are ns since the epoch (monotonic clock)
-	id         uint16    // run id, in every marker
-	prefix     []byte    // '~' and the run id: what receivers look for
-	flatOut    bool      // Rate == 0
-	orderCheck bool      // receivers check per-sender order
-	rooms      []string  // the rooms besides the lobby (Config.Rooms), nil for none
-	lobbyEvery uint32    // Config.LobbyEvery
-	kind       string    // targetPyNet, targetRedis or targetNATS
-	addrs      []string  // host:port to dial, one per node (nodeOf)
+	epoch      time.Time     // all times are ns since the epoch (monotonic clock)
+	id         uint16        // run id, in every marker
+	prefix     []byte        // '~' and the run id: what receivers look for
+	flatOut    bool          // Rate == 0
+	orderCheck bool          // receivers check per-sender order
+	rooms      []string      // the rooms besides the lobby (Config.Rooms), nil for none
+	lobbyEvery uint32        // Config.LobbyEvery
+	kind       string        // targetPyNet, targetRedis or targetNATS
+	addrs      []string      // host:port to dial, one per node (nodeOf)
+	tls        []*tls.Config // with Config.TLS: the configuration for each of addrs
 
 	trafficStart, warmEnd, end int64 // set before senders start
 	// ---
@@ -151,6 +154,15 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	r.prefix = runPrefix(r.id)
 	r.kind, r.addrs, _ = parseTarget(cfg.Target, cfg.Addr) // checked by Validate
+	if cfg.TLS != nil {
+		for _, a := range r.addrs {
+			tc := cfg.TLS.Clone()
+			if host, _, err := net.SplitHostPort(a); err == nil && tc.ServerName == "" {
+				tc.ServerName = host
+			}
+			r.tls = append(r.tls, tc)
+		}
+	}
 	for j := range cfg.Rooms {
 		r.rooms = append(r.rooms, roomName(cfg.Name, j, cfg.Rooms))
 	}
@@ -159,7 +171,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	r.gate = newGate(&r.delivered)
 
 	res := Result{
-		Addr: strings.Join(r.addrs, ","), Target: cfg.Target, Clients: cfg.Clients, Senders: cfg.Senders, Size: cfg.Size,
+		Addr: strings.Join(r.addrs, ","), Target: cfg.Target, TLS: cfg.TLS != nil, Clients: cfg.Clients, Senders: cfg.Senders, Size: cfg.Size,
 		Rate: cfg.Rate, WarmupS: cfg.Warmup.Seconds(),
 		Protocol: cfg.Protocol, Rooms: cfg.Rooms, LobbyEvery: cfg.LobbyEvery,
 		ServerPIDs: slices.Clone(cfg.ServerPIDs),

@@ -9,6 +9,7 @@ import (
 // frames received, by code).
 const (
 	errDial       = "dial"         // could not connect
+	errTLS        = "tls"          // the TLS handshake failed (Config.TLS)
 	errJoin       = "join"         // no welcome: timeout, refusal or a dropped connection
 	errRead       = "read"         // a read failed other than by a clean EOF
 	errWrite      = "write"        // a send failed or timed out
