@@ -8,7 +8,9 @@
 //
 //  1. Set-up. Clients connections dial and join, Parallel at a time, as
 //     NAME-0001, NAME-0002, ... (if a name is taken, NAME-RRRR-0001 with the
-//     run id), each to its address of Addr (see "A cluster"). The set-up rate is the number joined divided by the time from
+//     run id), each to its address of Addr (see "A cluster"), over TLS when
+//     Config.TLS is set (a full handshake each: no session resumption). The
+//     set-up rate is the number joined divided by the time from
 //     the first dial to the last join completed: its welcome (version 1), or
 //     the last frame of the replays that follow it (version 2). Each
 //     connection's reader starts as soon as it has joined, so the joined
