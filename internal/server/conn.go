@@ -62,6 +62,7 @@ type conn struct {
 	lineSince time.Time // when the first byte of the pending line arrived; zero: no partial line
 	bytesIn   int64     // lr.BytesRead() already added to the stats
 	byeRef    *protocol.Frame
+	handshook bool // the pool may write the connection (outQueue.handshakeDone)
 }
 
 func newConn(s *Server, nc netConn, num uint64, now time.Time) *conn {
@@ -184,6 +185,10 @@ func (c *conn) serve() (reason string, readErr error) {
 		line, err := c.lr.ReadLine()
 		if !c.joined && err == nil {
 			growStack()
+			if !c.handshook { // a line came: a TLS handshake is over
+				c.handshook = true
+				c.out.handshakeDone()
+			}
 		}
 		if r, rerr := c.afterRead(line, err); r != "" {
 			return r, rerr

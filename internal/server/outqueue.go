@@ -29,8 +29,10 @@ import (
 //     the socket does not take it all (or it is a replay, or the queue is
 //     closing), a writer goroutine of the queue's own takes over and writes
 //     under a write deadline until the queue is empty. Either writes without
-//     holding the lock, in as few syscalls as it can. (TLS connections have
-//     no raw socket and always get the goroutine.)
+//     holding the lock, in as few syscalls as it can. (A TLS connection is
+//     written through a tlsSink, which never waits: what the socket does not
+//     take waits in its stash for the writer goroutine. Until its handshake is
+//     over, a TLS connection always gets the goroutine.)
 //  4. After closeAfter the queue is final: later frames are dropped, the
 //     writer drains what is left (or gives up at the final deadline) and then
 //     closes done. The connection's reader goroutine waits for done before it
@@ -49,8 +51,12 @@ type outQueue struct {
 	// would allocate a closure at every start of the writer.
 	startFn func()
 	// raw is the socket for the writer pool's non-blocking writes; nil
-	// (TLS, no pool) means a writer goroutine for every burst.
+	// means a writer goroutine for every burst (a TLS connection before its
+	// handshake is over, or no socket underneath). Set under mu.
 	raw syscall.RawConn
+	// sink is the layer under a TLS connection (nil for plain TCP): writes
+	// through q.nc never wait, and the writer goroutine flushes its stash.
+	sink *tlsSink
 
 	mu        sync.Mutex // protects the fields below
 	frames    [][]byte   // frames to write; a nil entry stands for the next of srcs
@@ -79,8 +85,40 @@ func newOutQueue(srv *Server, nc net.Conn, trace *wiretrace.Tracer, onFail func(
 	}
 	q.startFn = q.writeLoop
 	q.raw = rawConnOf(nc)
+	if q.sink = sinkOf(nc); q.sink != nil {
+		q.sink.kick = q.kickStash
+	}
 	return q
 }
+
+// handshakeDone lets the pool write a TLS connection: the reader calls it
+// once a line has arrived, so the handshake is over and tls.Conn.Write no
+// longer reads from the socket.
+func (q *outQueue) handshakeDone() {
+	if q.sink == nil {
+		return
+	}
+	q.sink.setReady()
+	q.mu.Lock()
+	q.raw = q.sink.raw
+	q.mu.Unlock()
+}
+
+// kickStash gets a writer goroutine to flush the TLS sink's stash when
+// none has the queue: the reader's own TLS writes (alerts, key updates) can
+// leave bytes there while the queue is idle. Called without s.mu held.
+func (q *outQueue) kickStash() {
+	q.mu.Lock()
+	if !q.writing && !q.doneSent {
+		q.writing = true
+		q.goWriterLocked()
+	}
+	q.mu.Unlock()
+}
+
+// stashedLocked reports whether a TLS sink holds bytes to flush: the queue
+// is not idle while it does.
+func (q *outQueue) stashedLocked() bool { return q.sink != nil && q.sink.pending() }
 
 // enqueueSource queues a replay: a source the writer expands into frames
 // when it reaches it (replays are read from history as the connection
@@ -246,6 +284,15 @@ func (q *outQueue) drain() {
 	for {
 		q.mu.Lock()
 		if len(q.frames) == 0 {
+			if q.stashedLocked() {
+				q.armDeadlineLocked()
+				q.mu.Unlock()
+				if err := q.sink.flush(); err != nil {
+					q.written(nil, 0, err)
+					return
+				}
+				continue
+			}
 			q.goIdleLocked()
 			q.mu.Unlock()
 			return
@@ -333,7 +380,11 @@ func (q *outQueue) written(batch [][]byte, counted int, err error) bool {
 func (q *outQueue) writeSome(w *nonblockWriter) (more bool) {
 	q.mu.Lock()
 	if len(q.frames) == 0 {
-		q.goIdleLocked()
+		if q.stashedLocked() { // listed by kickStash's caller meanwhile
+			q.goWriterLocked()
+		} else {
+			q.goIdleLocked()
+		}
 		q.mu.Unlock()
 		return false
 	}
@@ -352,54 +403,68 @@ func (q *outQueue) writeSome(w *nonblockWriter) (more bool) {
 	q.mu.Unlock()
 
 	out, bp, pool := coalesce(batch)
-	if out == nil { // too big for one write
-		q.handOver(nil, nil, nil, batch, counted)
+	if out == nil || q.sink != nil && len(out) > coalesceLimit {
+		// Too big for one write (with TLS, for the sink's stash).
+		q.handOver(batch, counted, func() error { return q.write(batch, nil) })
 		return false
 	}
-	n, err := w.write(q.raw, out)
+	var n int
+	var err error
+	if q.sink != nil {
+		n, err = q.nc.Write(out) // through the sink: it does not wait
+	} else {
+		n, err = w.write(q.raw, out)
+	}
 	q.count(out, n, err)
-	if err == nil && n < len(out) {
-		q.handOver(out[n:], bp, pool, batch, counted)
+	if err == nil && n < len(out) { // a plain socket took part of it
+		rest := out[n:]
+		q.handOver(batch, counted, func() error {
+			err := q.writeOut(rest)
+			if bp != nil {
+				*bp = (*bp)[:0]
+				pool.Put(bp)
+			}
+			return err
+		})
 		return false
 	}
 	if bp != nil {
 		*bp = out[:0]
 		pool.Put(bp)
 	}
+	if err == nil && q.sink != nil && q.sink.pending() {
+		// TLS: the encrypted rest waits in the sink's stash.
+		q.handOver(batch, counted, q.sink.flush)
+		return false
+	}
 	if !q.written(batch, counted, err) {
 		return false
 	}
 	q.mu.Lock()
 	more = len(q.frames) > 0
-	if !more {
+	switch {
+	case more:
+	case q.stashedLocked(): // the reader's TLS answer, stashed while the pool had the queue
+		q.goWriterLocked()
+	default:
 		q.goIdleLocked()
 	}
 	q.mu.Unlock()
 	return more
 }
 
-// handOver starts a writer goroutine for a batch the pool began: rest is
-// what the socket did not take of it (in a pooled buffer bp, if not nil).
-// The goroutine writes rest, or the whole batch if rest is nil, then goes
-// on as writeLoop.
-func (q *outQueue) handOver(rest []byte, bp *[]byte, pool *sync.Pool, batch [][]byte, counted int) {
+// handOver starts a writer goroutine for a batch the pool began: finish
+// writes what the pool could not (the rest of it, the whole batch, or a TLS
+// sink's stash) under the write deadline; then the batch is settled and
+// the goroutine goes on as writeLoop.
+func (q *outQueue) handOver(batch [][]byte, counted int, finish func() error) {
 	q.srv.wg.Add(1)
 	go func() {
 		defer q.srv.wg.Done()
 		q.mu.Lock()
 		q.armDeadlineLocked()
 		q.mu.Unlock()
-		var err error
-		if rest != nil {
-			err = q.writeOut(rest)
-			if bp != nil {
-				*bp = (*bp)[:0]
-				pool.Put(bp)
-			}
-		} else {
-			err = q.write(batch, nil)
-		}
-		if q.written(batch, counted, err) {
+		if q.written(batch, counted, finish()) {
 			q.drain()
 		}
 	}()
@@ -581,9 +646,31 @@ func (q *outQueue) writeSource(buf []byte, src replaySource) ([]byte, error) {
 }
 
 func (q *outQueue) writeOut(b []byte) error {
+	if q.sink != nil {
+		return q.writeOutTLS(b)
+	}
 	n, err := q.nc.Write(b)
 	q.count(b, n, err)
 	return err
+}
+
+// writeOutTLS gives tls.Conn at most coalesceLimit bytes at a time and
+// flushes what the sink stashed before the next piece, so the stash holds
+// one piece at most.
+func (q *outQueue) writeOutTLS(b []byte) error {
+	for len(b) > 0 {
+		piece := b[:min(len(b), coalesceLimit)]
+		n, err := q.nc.Write(piece)
+		q.count(piece, n, err)
+		if err == nil {
+			err = q.sink.flush()
+		}
+		if err != nil {
+			return err
+		}
+		b = b[len(piece):]
+	}
+	return nil
 }
 
 // count adds a write of n bytes of b to the stats and the trace.

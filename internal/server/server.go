@@ -42,7 +42,6 @@ package server
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"log/slog"
 	"net"
@@ -137,7 +136,7 @@ func (s *Server) Config() Config { return s.cfg }
 // "listening on HOST:PORT" once it accepts connections.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if s.cfg.TLS != nil {
-		ln = tls.NewListener(ln, s.cfg.TLS)
+		ln = tlsListener{ln, s.cfg.TLS} // tls.NewListener, with a tlsSink under each connection
 	}
 	done := make(chan struct{})
 	defer close(done)
@@ -282,6 +281,9 @@ func (s *Server) start(nc net.Conn, ip ipKey, overLimit bool) {
 	raw := nc
 	if tc, ok := nc.(interface{ NetConn() net.Conn }); ok { // TLS
 		raw = tc.NetConn()
+	}
+	if sink, ok := raw.(*tlsSink); ok {
+		raw = sink.Conn
 	}
 	if tc, ok := raw.(*net.TCPConn); ok {
 		// Cap what the kernel holds for a reader that does not read: with
