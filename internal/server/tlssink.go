@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"net"
+	"os"
 	"sync"
 	"syscall"
 )
@@ -83,6 +84,11 @@ func (s *tlsSink) Write(b []byte) (int, error) {
 		return len(b), nil
 	}
 	n, err := s.nb.write(s.raw, b)
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		// A deadline a writer goroutine left behind, passed: this write is
+		// not bound by it. The goroutine that flushes sets a fresh one.
+		n, err = 0, nil
+	}
 	if err != nil {
 		s.err = err
 		s.mu.Unlock()

@@ -230,3 +230,26 @@ func TestTLSStashIsBounded(t *testing.T) {
 	q.closeAfter(nil, 0, true)
 	s.wg.Wait()
 }
+
+// A write deadline a writer goroutine left behind, long passed, does not
+// fail what the reader writes through the sink later (a key update's
+// answer): it is stashed, and the goroutine that flushes it sets a fresh
+// deadline.
+func TestTLSStaleDeadlineDoesNotFailAnAnswer(t *testing.T) {
+	failed := make(chan string, 1)
+	s, q, client := poolTestQueueTLS(t, nil, func(r string) { failed <- r })
+	past := time.Now().Add(-time.Second)
+	q.mu.Lock()
+	q.deadline = past
+	q.nc.SetWriteDeadline(past)
+	q.mu.Unlock()
+	if _, err := q.nc.Write([]byte("answer\n")); err != nil {
+		t.Fatalf("a write through the sink past a stale deadline: %v", err)
+	}
+	readExactly(t, client, []byte("answer\n"))
+	s.wg.Wait()
+	q.enqueue([]byte("then a frame\n"), true)
+	readExactly(t, client, []byte("then a frame\n"))
+	s.wg.Wait()
+	noFailure(t, failed)
+}
