@@ -380,7 +380,7 @@ func (q *outQueue) written(batch [][]byte, counted int, err error) bool {
 func (q *outQueue) writeSome(w *nonblockWriter) (more bool) {
 	q.mu.Lock()
 	if len(q.frames) == 0 {
-		if q.stashedLocked() { // listed by kickStash's caller meanwhile
+		if q.stashedLocked() { // the reader's TLS write stashed bytes while the queue was listed
 			q.goWriterLocked()
 		} else {
 			q.goIdleLocked()
