@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -157,5 +158,52 @@ func TestTLSSurvivesReadDeadlines(t *testing.T) {
 			t.Fatalf("got %s, want the ack", raw)
 		}
 		break
+	}
+}
+
+// A TLS member that stops reading is cut off as a slow consumer while the
+// others get every message: over TLS too, the writer pool hands a full
+// socket to the connection's own writer (the encrypted rest waits in the
+// sink's stash), and the queue limit applies.
+func TestTLSFrozenReaderIsCutOff(t *testing.T) {
+	s, clientCfg := startTLSServer(t, func(c *server.Config) { c.MaxQueue = 256 << 10 })
+	raw, err := net.DialTimeout("tcp", s.addr, opsWait)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw.(*net.TCPConn).SetReadBuffer(16 << 10) // so that the kernel holds little for it
+	ftc := tls.Client(raw, clientCfg.Clone())
+	ftc.SetDeadline(time.Now().Add(opsWait))
+	if err := ftc.Handshake(); err != nil {
+		t.Fatal(err)
+	}
+	frozen := newOpsPeer(t, "frozen", ftc)
+	frozen.join() // and never reads again
+
+	reader := dialTLSPeer(t, s.addr, "reader", clientCfg)
+	reader.join()
+	sender := dialTLSPeer(t, s.addr, "sender", clientCfg)
+	sender.join()
+	reader.expect("joined", "username", "sender")
+	text := strings.Repeat("z", 4000)
+	const messages = 600 // 2.4 MB: the queue limit plus both sockets' buffers many times over
+	left := false
+	for i := range messages {
+		want := strconv.Itoa(i) + " " + text
+		sender.write(`{"type":"message","text":"` + want + `"}` + "\n")
+		f, raw := reader.next()
+		if f["type"] == "left" && !left {
+			if f["username"] != "frozen" || f["reason"] != "slow_consumer" {
+				t.Fatalf("reader: got %s, want frozen's left slow_consumer", raw)
+			}
+			left = true
+			f, raw = reader.next()
+		}
+		if f["type"] != "message" || f["text"] != want {
+			t.Fatalf("reader: got %.80s..., want message %d", raw, i)
+		}
+	}
+	if got := s.srv.Stats().Closed.Get("slow_consumer"); got != 1 || !left {
+		t.Fatalf("slow_consumer closes = %d, left seen %v; want the frozen TLS reader cut off", got, left)
 	}
 }
