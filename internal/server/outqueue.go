@@ -380,11 +380,7 @@ func (q *outQueue) written(batch [][]byte, counted int, err error) bool {
 func (q *outQueue) writeSome(w *nonblockWriter) (more bool) {
 	q.mu.Lock()
 	if len(q.frames) == 0 {
-		if q.stashedLocked() { // the reader's TLS write stashed bytes while the queue was listed
-			q.goWriterLocked()
-		} else {
-			q.goIdleLocked()
-		}
+		q.endTurnLocked()
 		q.mu.Unlock()
 		return false
 	}
@@ -442,15 +438,22 @@ func (q *outQueue) writeSome(w *nonblockWriter) (more bool) {
 	}
 	q.mu.Lock()
 	more = len(q.frames) > 0
-	switch {
-	case more:
-	case q.stashedLocked(): // the reader's TLS answer, stashed while the pool had the queue
-		q.goWriterLocked()
-	default:
-		q.goIdleLocked()
+	if !more {
+		q.endTurnLocked()
 	}
 	q.mu.Unlock()
 	return more
+}
+
+// endTurnLocked ends a pool turn that found nothing more to write: the
+// queue goes idle, unless the reader's own TLS writes left bytes in the
+// sink's stash meanwhile, which a writer goroutine must flush.
+func (q *outQueue) endTurnLocked() {
+	if q.stashedLocked() {
+		q.goWriterLocked()
+		return
+	}
+	q.goIdleLocked()
 }
 
 // handOver starts a writer goroutine for a batch the pool began: finish

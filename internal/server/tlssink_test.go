@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"crypto/tls"
 	"errors"
-	"io"
-	"log/slog"
 	"net"
 	"sync"
 	"testing"
@@ -34,12 +32,7 @@ func poolTestQueueTLS(t *testing.T, srv *Server, onFail func(string)) (*Server, 
 		t.Fatal(err)
 	}
 	if srv == nil {
-		cfg := DefaultConfig()
-		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-		cfg.MaxQueue = 64 << 20
-		if srv, err = New(cfg); err != nil {
-			t.Fatal(err)
-		}
+		srv = poolTestServer(t)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -79,16 +72,6 @@ func poolTestQueueTLS(t *testing.T, srv *Server, onFail func(string)) (*Server, 
 	return srv, q, client
 }
 
-// noFailure checks that a queue's onFail was not called.
-func noFailure(t *testing.T, failed chan string) {
-	t.Helper()
-	select {
-	case r := <-failed:
-		t.Fatalf("the queue failed (%s)", r)
-	default:
-	}
-}
-
 // A frame far bigger than the socket, over TLS: the pool does not give it
 // to tls.Conn whole (the stash would have to hold it); a writer goroutine
 // writes it a piece at a time, flushing each piece's stash. Then frames
@@ -121,12 +104,7 @@ func TestTLSPoolHandsAFullSocketToAWriter(t *testing.T) {
 	}
 	readExactly(t, client, want.Bytes())
 	s.wg.Wait()
-	q.mu.Lock()
-	pending, writing := q.pending, q.writing
-	q.mu.Unlock()
-	if pending != 0 || writing || q.sink.pending() {
-		t.Errorf("after everything was read: pending %d, writing %v, stash %v; want 0, false, false", pending, writing, q.sink.pending())
-	}
+	checkSettled(t, q)
 	noFailure(t, failed)
 }
 
