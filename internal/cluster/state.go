@@ -86,17 +86,28 @@ func (l *Log) LoadSnapshot() (uint64, []byte, error) {
 		}
 		lastErr = err
 		if transientAPIError(err) {
-			t := time.NewTimer(wait)
-			select {
-			case <-t.C:
-			case <-l.closed:
-				t.Stop()
+			if !l.waitRetry(context.Background(), wait) {
 				return 0, nil, unavailable("load snapshot", lastErr)
 			}
 			wait *= 2
 		}
 	}
 	return 0, nil, unavailable("load snapshot", lastErr)
+}
+
+// waitRetry waits d before a request that failed for a transient reason is
+// made again. It reports false if the log closes or ctx ends first.
+func (l *Log) waitRetry(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-l.closed:
+		return false
+	case <-ctx.Done():
+		return false
+	}
 }
 
 func (l *Log) loadSnapshot() (uint64, []byte, error) {
@@ -175,10 +186,19 @@ func (l *Log) raiseTrimFloor(ctx context.Context, seq uint64) error {
 func (l *Log) Beat() error {
 	ctx, cancel := context.WithTimeout(context.Background(), apiTimeout)
 	defer cancel()
-	if _, err := l.nodes.Put(ctx, l.o.Node, []byte(time.Now().UTC().Format(time.RFC3339Nano))); err != nil {
-		return unavailable("beat", err)
+	// Just after a NATS server went, the bucket's stream may answer "no
+	// response" for a moment while its group settles: beat again, a little
+	// later each time, within apiTimeout (a beat is a plain put: repeating
+	// it is harmless).
+	for wait := 50 * time.Millisecond; ; wait *= 2 {
+		_, err := l.nodes.Put(ctx, l.o.Node, []byte(time.Now().UTC().Format(time.RFC3339Nano)))
+		if err == nil {
+			return nil
+		}
+		if !transientAPIError(err) || !l.waitRetry(ctx, wait) {
+			return unavailable("beat", err)
+		}
 	}
-	return nil
 }
 
 // Nodes lists the nodes whose last Beat is younger than the lease, sorted.
